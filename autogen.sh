@@ -1,0 +1,41 @@
+#!/bin/sh
+# Bootstrap the build: install missing Debian packages (when root), run autoreconf, then configure.
+# GNOME convention: NOCONFIGURE=1 skips configure; arguments are passed to configure.
+set -e
+srcdir=$(dirname "$0")
+test -n "$srcdir" || srcdir=.
+
+# Debian packages the build, `make run` and `make check` need.
+PACKAGES="autoconf automake libtool pkg-config make gcc libfcgi-dev libcurl4-openssl-dev \
+libjansson-dev libsqlite3-dev libglib2.0-dev libglib2.0-dev-bin libssl-dev lighttpd sqlite3 curl nodejs npm"
+
+missing=""
+if command -v dpkg-query >/dev/null 2>&1; then
+  for p in $PACKAGES; do
+    st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+    if [ "$st" != "installed" ]; then
+      # nodejs may come from another repository that also provides npm.
+      if [ "$p" = npm ] && command -v npm >/dev/null 2>&1; then continue; fi
+      if [ "$p" = nodejs ] && command -v node >/dev/null 2>&1; then continue; fi
+      missing="$missing $p"
+    fi
+  done
+fi
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "autogen.sh: installing missing Debian packages:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq || true
+    apt-get install -y -qq --no-install-recommends $missing
+  else
+    echo "autogen.sh: missing Debian packages. Install them with:" >&2
+    echo "  sudo apt-get install -y$missing" >&2
+    exit 1
+  fi
+fi
+
+(cd "$srcdir" && autoreconf --force --install --verbose) || exit 1
+
+if [ -z "$NOCONFIGURE" ]; then
+  "$srcdir/configure" "$@"
+fi

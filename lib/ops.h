@@ -1,0 +1,37 @@
+/* ops.h — operator actions shared by alephantctl and the admin API (one implementation each):
+ * validated, encrypted, and written through the store. */
+#ifndef GW_OPS_H
+#define GW_OPS_H
+
+#include <glib.h>
+#include "status.h"
+#include "store.h"
+#include "crypto.h"
+
+typedef struct {
+    GwStore *store;
+    guint8 master_key[GW_MASTER_KEY_LEN];
+    gboolean allow_private_upstreams;
+} GwOps;
+
+/* provider: openai | anthropic | openai-compatible | mock. base_url NULL → the provider's default
+ * (openai-compatible requires one; mock takes none and any secret). The secret is encrypted. */
+GwStatus gw_ops_provider_key_add(GwOps *ops, const char *name, const char *provider,
+                                 const char *base_url, const char *secret, GError **err);
+GwStatus gw_ops_provider_key_rotate(GwOps *ops, const char *name, const char *secret,
+                                    GError **err);
+GwStatus gw_ops_provider_key_delete(GwOps *ops, const char *name, GError **err);
+
+/* Creates a virtual key; *token_out (caller frees) is the only time the full token exists.
+ * models: comma-separated or NULL; expires: ISO 8601 or NULL. */
+GwStatus gw_ops_vk_create(GwOps *ops, const char *name, const char *provider_key,
+                          const char *models, const char *department, const char *agent,
+                          const char *expires, char **token_out, GError **err);
+GwStatus gw_ops_vk_revoke(GwOps *ops, const char *name, GError **err);
+
+/* Default base URL of a provider kind ("openai" → "https://api.openai.com/v1"), NULL if none. */
+const char *gw_provider_default_base_url(const char *provider);
+/* TRUE for a provider kind the gateway knows. */
+gboolean gw_provider_kind_is_known(const char *provider);
+
+#endif
