@@ -1,0 +1,119 @@
+/* logger.c — batched, asynchronous log writer (one thread, one SQLite connection per process).
+ *
+ * The writer blocks on the queue, then drains whatever else is waiting and commits it all in one
+ * transaction: under light load each row is committed within milliseconds, under heavy load the
+ * batches grow and the per-row commit cost disappears. A failed commit (database locked past
+ * busy_timeout, disk full) is retried with backoff; rows stay queued meanwhile. */
+#include "config.h"
+#include "logger.h"
+
+#include <stdio.h>
+#include <jansson.h>
+
+#define GW_LOG_BATCH_MAX 512
+#define GW_LOG_RETRY_MAX_MS 2000
+
+struct GwLogger {
+    GAsyncQueue *queue;
+    GThread *thread;
+    GwStore *store;
+    char *spill_path;
+};
+
+/* Queued in place of a row to tell the writer to finish. */
+static GwLogRow stop_marker;
+
+static void spill(GwLogger *lg, GwLogRow **rows, guint n)
+{
+    FILE *f = fopen(lg->spill_path, "a");
+    for (guint i = 0; i < n; i++) {
+        GwLogRow *r = rows[i];
+        json_t *o = json_pack("{s:s, s:I, s:i, s:s?, s:s?, s:s?}", "request_id", r->request_id,
+                              "created_at", (json_int_t)r->created_at, "status", r->status,
+                              "path", r->path, "model", r->model, "error_code", r->error_code);
+        if (f != NULL && o != NULL) {
+            json_dumpf(o, f, JSON_COMPACT);
+            fputc('\n', f);
+        }
+        json_decref(o);
+    }
+    if (f != NULL)
+        fclose(f);
+    g_warning("log writer: %u row(s) could not be written to the database; kept in %s", n,
+              lg->spill_path);
+}
+
+static gboolean write_batch(GwLogger *lg, GwLogRow **rows, guint n, gboolean stopping)
+{
+    guint delay_ms = 10;
+    for (int attempt = 0;; attempt++) {
+        GError *err = NULL;
+        if (gw_store_log_insert(lg->store, rows, n, &err) == GW_OK)
+            return TRUE;
+        if (attempt == 0 || attempt % 50 == 0)
+            g_warning("log writer: %s (will retry)", err->message);
+        g_error_free(err);
+        /* While stopping, give the database a bounded chance, then spill to the file. */
+        if (stopping && attempt >= 20)
+            return FALSE;
+        g_usleep(delay_ms * 1000);
+        delay_ms = MIN(delay_ms * 2, GW_LOG_RETRY_MAX_MS);
+    }
+}
+
+static gpointer writer_main(gpointer data)
+{
+    GwLogger *lg = data;
+    GwLogRow *batch[GW_LOG_BATCH_MAX];
+    gboolean stopping = FALSE;
+    for (;;) {
+        /* Once the stop marker was seen, drain what is left without blocking, then end. */
+        GwLogRow *r = stopping ? g_async_queue_try_pop(lg->queue) : g_async_queue_pop(lg->queue);
+        if (r == NULL)
+            break;
+        guint n = 0;
+        do {
+            if (r == &stop_marker)
+                stopping = TRUE;
+            else
+                batch[n++] = r;
+        } while (n < GW_LOG_BATCH_MAX && (r = g_async_queue_try_pop(lg->queue)) != NULL);
+        if (n > 0 && !write_batch(lg, batch, n, stopping))
+            spill(lg, batch, n);
+        for (guint i = 0; i < n; i++)
+            gw_log_row_free(batch[i]);
+    }
+    return NULL;
+}
+
+GwStatus gw_logger_start(const char *db_path, const char *spill_path, GwLogger **out, GError **err)
+{
+    GwStore *st = NULL;
+    GwStatus rc = gw_store_open(db_path, &st, err);
+    if (rc != GW_OK)
+        return rc;
+    GwLogger *lg = g_new0(GwLogger, 1);
+    lg->store = st;
+    lg->spill_path = g_strdup(spill_path);
+    lg->queue = g_async_queue_new();
+    lg->thread = g_thread_new("gw-log-writer", writer_main, lg);
+    *out = lg;
+    return GW_OK;
+}
+
+void gw_logger_submit(GwLogger *lg, GwLogRow *row)
+{
+    g_async_queue_push(lg->queue, row);
+}
+
+void gw_logger_stop(GwLogger *lg)
+{
+    if (lg == NULL)
+        return;
+    g_async_queue_push(lg->queue, &stop_marker);
+    g_thread_join(lg->thread);
+    g_async_queue_unref(lg->queue);
+    gw_store_close(lg->store);
+    g_free(lg->spill_path);
+    g_free(lg);
+}

@@ -1,0 +1,445 @@
+/* pipeline.c — one /v1 request end to end.
+ *
+ * Stages, in order; each returns GW_GO_ON or GW_FINISHED (the response has been sent):
+ *   stage_request_id  x-request-id → log id (or a new UUIDv7)
+ *   stage_route       method and path checks (no path tricks reach a provider)
+ *   stage_auth        virtual key from Authorization: Bearer or x-api-key
+ *   stage_body        bounded body read, strict JSON validation for application/json
+ *   stage_model       the key's allowed models
+ *   stage_provider    provider key, decrypted credential, provider preparation
+ * then the provider answers (in-process for mock, else gw_proxy_forward) and the log row is
+ * handed to the process's log writer whatever happened. */
+#include "config.h"
+#include "pipeline.h"
+
+#include <string.h>
+#include "headers.h"
+#include "providers/provider.h"
+#include "proxy.h"
+#include "reqbody.h"
+#include "uuid.h"
+
+#define GW_MAX_HEADERS 200
+#define GW_MAX_CLIENT_ID 256
+
+typedef enum { GW_GO_ON, GW_FINISHED } GwStage;
+
+/* ---- helpers shared with providers and the proxy ---- */
+
+const char *const *gw_call_response_headers(GwCall *call, const char *content_type)
+{
+    static __thread const char *h[16];
+    guint n = 0;
+    h[n++] = "Content-Type";
+    h[n++] = content_type;
+    if (content_type != NULL && g_str_has_prefix(content_type, "text/event-stream")) {
+        h[n++] = "Cache-Control";
+        h[n++] = "no-cache";
+        h[n++] = "X-Accel-Buffering";
+        h[n++] = "no";
+    }
+    h[n++] = "alephant-id";
+    h[n++] = call->log->request_id;
+    if (call->worker->proc->conf->response_headers && call->provider != NULL) {
+        h[n++] = "alephant-provider";
+        h[n++] = call->provider->kind;
+        if (call->upstream_request_id != NULL) {
+            h[n++] = "alephant-provider-req-id";
+            h[n++] = call->upstream_request_id;
+        }
+    }
+    h[n] = NULL;
+    return h;
+}
+
+void gw_call_fail(GwCall *call, GwErrorKind kind, const char *message)
+{
+    GwLogRow *log = call->log;
+    if (log->error_code == NULL) {
+        log->error_code = g_strdup(gw_error_code(kind));
+        log->error_message = g_strdup(message);
+    }
+    if (call->req->headers_sent)
+        return;
+    log->status = gw_error_status(kind);
+    char *body = gw_error_json(kind, message);
+    gw_response_start(call->req, log->status, gw_call_response_headers(call, "application/json"), NULL);
+    gw_response_write(call->req, body, strlen(body));
+    gw_call_log_response(call, body, strlen(body));
+    g_free(body);
+}
+
+void gw_call_log_response(GwCall *call, const char *data, size_t len)
+{
+    const GwConf *conf = call->worker->proc->conf;
+    if (!conf->log_bodies)
+        return;
+    if (call->response_log == NULL)
+        call->response_log = g_string_new(NULL);
+    gsize room = (gsize)conf->log_body_max_bytes > call->response_log->len
+                     ? (gsize)conf->log_body_max_bytes - call->response_log->len : 0;
+    if (len > room) {
+        call->response_log_truncated = TRUE;
+        len = room;
+    }
+    g_string_append_len(call->response_log, data, (gssize)len);
+}
+
+/* A copy of a body for the log: whole valid UTF-8 characters up to the cap, or a note when the
+ * body is not text. Caller frees. */
+static char *log_text(const char *data, gsize len, gsize cap, gboolean *truncated)
+{
+    const char *end;
+    *truncated = len > cap;
+    gsize n = MIN(len, cap);
+    if (!g_utf8_validate_len(data, n, &end)) {
+        /* A cut in the middle of a character is fine; anything else is binary. */
+        if ((gsize)(end - data) + 4 < n || !*truncated)
+            return g_strdup_printf("[binary body of %" G_GSIZE_FORMAT " bytes not stored]", len);
+        n = (gsize)(end - data);
+    }
+    if (memchr(data, '\0', n) != NULL)
+        return g_strdup_printf("[binary body of %" G_GSIZE_FORMAT " bytes not stored]", len);
+    return g_strndup(data, n);
+}
+
+/* ---- stages ---- */
+
+static GwStage stage_request_id(GwCall *call)
+{
+    const char *given = gw_request_header(call->req, "x-request-id", NULL);
+    if (given != NULL && gw_uuid_parse(given, strlen(given), call->log->request_id))
+        return GW_GO_ON;
+    gw_uuid_v7(call->log->request_id);
+    if (given != NULL && *given != '\0') {
+        gboolean cut;
+        call->log->client_request_id = log_text(given, strlen(given), GW_MAX_CLIENT_ID, &cut);
+    }
+    return GW_GO_ON;
+}
+
+static gboolean path_is_clean(const char *p, const char *end)
+{
+    for (const char *c = p; c < end; c++) {
+        if (g_ascii_isalnum(*c) || strchr("-._~/:@!$&'()*+,=", *c) != NULL) {
+            if (*c == '/' && c + 1 < end && c[1] == '/')
+                return FALSE; /* "//" */
+            continue;
+        }
+        if (*c == '%' && c + 2 < end && g_ascii_isxdigit(c[1]) && g_ascii_isxdigit(c[2])) {
+            int v = g_ascii_xdigit_value(c[1]) * 16 + g_ascii_xdigit_value(c[2]);
+            /* Encoded dots, slashes, backslashes and control bytes could change what the
+             * provider resolves the path to. */
+            if (v == '.' || v == '/' || v == '\\' || v < 0x20 || v == 0x7f)
+                return FALSE;
+            c += 2;
+            continue;
+        }
+        return FALSE; /* ';' parameters, backslashes, spaces, controls, non-ASCII */
+    }
+    /* No "." or ".." segments. */
+    char *path = g_strndup(p, (gsize)(end - p));
+    char **segs = g_strsplit(path, "/", -1);
+    gboolean ok = TRUE;
+    for (guint i = 0; segs[i] != NULL; i++)
+        if (strcmp(segs[i], ".") == 0 || strcmp(segs[i], "..") == 0)
+            ok = FALSE;
+    g_strfreev(segs);
+    g_free(path);
+    return ok;
+}
+
+static GwStage stage_route(GwCall *call)
+{
+    const char *m = call->req->method != NULL ? call->req->method : "";
+    if (strcmp(m, "GET") != 0 && strcmp(m, "POST") != 0 && strcmp(m, "DELETE") != 0) {
+        gw_call_fail(call, GW_E_METHOD, "Only GET, POST and DELETE are supported");
+        return GW_FINISHED;
+    }
+    const char *uri = call->req->uri != NULL ? call->req->uri : "";
+    const char *q = strchr(uri, '?');
+    const char *pend = q != NULL ? q : uri + strlen(uri);
+    if (strlen(uri) > 8192 || !g_str_has_prefix(uri, "/v1/") || !path_is_clean(uri, pend)) {
+        gw_call_fail(call, GW_E_NOT_FOUND, "Unknown or invalid path: use /v1/… as with the "
+                     "provider's API");
+        return GW_FINISHED;
+    }
+    for (const char *c = pend; *c != '\0'; c++)
+        if ((unsigned char)*c <= 0x20 || *c == 0x7f || *c == '#') {
+            gw_call_fail(call, GW_E_INVALID_REQUEST, "Invalid characters in the query string");
+            return GW_FINISHED;
+        }
+    call->path_query = g_strdup(uri);
+    call->path = g_strndup(uri, (gsize)(pend - uri));
+    return GW_GO_ON;
+}
+
+/* The virtual key from the request, or NULL; sets *kind on a client error. */
+static char *extract_token(GwCall *call, GwErrorKind *kind, const char **why)
+{
+    guint n_auth = 0, n_xkey = 0;
+    const char *auth = gw_request_header(call->req, "authorization", &n_auth);
+    const char *xkey = gw_request_header(call->req, "x-api-key", &n_xkey);
+    char *bearer = NULL;
+    if (auth != NULL) {
+        if (g_ascii_strncasecmp(auth, "Bearer ", 7) != 0) {
+            *kind = GW_E_INVALID_KEY;
+            *why = "Authorization must use the Bearer scheme with a virtual key (vk-…)";
+            return NULL;
+        }
+        bearer = g_strstrip(g_strdup(auth + 7));
+    }
+    char *key = xkey != NULL ? g_strstrip(g_strdup(xkey)) : NULL;
+    if (bearer != NULL && key != NULL && strcmp(bearer, key) != 0) {
+        g_free(bearer);
+        g_free(key);
+        *kind = GW_E_CONFLICTING_KEYS;
+        *why = "Authorization and x-api-key carry different keys: send one virtual key";
+        return NULL;
+    }
+    if (bearer == NULL && key == NULL) {
+        *kind = GW_E_MISSING_KEY;
+        *why = "Missing virtual key: send Authorization: Bearer vk-…";
+        return NULL;
+    }
+    g_free(key != NULL && bearer != NULL ? key : NULL);
+    return bearer != NULL ? bearer : key;
+}
+
+static GwStage stage_auth(GwCall *call)
+{
+    GwErrorKind kind = GW_E_INVALID_KEY;
+    const char *why = NULL;
+    char *token = extract_token(call, &kind, &why);
+    if (token == NULL) {
+        gw_call_fail(call, kind, why);
+        return GW_FINISHED;
+    }
+    size_t len = strlen(token);
+    if (!gw_vk_is_well_formed(token, len)) {
+        gw_secret_free(token);
+        gw_call_fail(call, GW_E_INVALID_KEY, "Invalid virtual key");
+        return GW_FINISHED;
+    }
+    char hash[GW_SHA256_HEX_LEN + 1];
+    gw_sha256_hex(token, len, hash);
+    gw_secret_free(token);
+
+    GError *err = NULL;
+    GwVirtualKey *vk = NULL;
+    GwStatus st = gw_store_vk_find_by_hash(call->worker->store, hash, &vk, &err);
+    if (st == GW_ENOTFOUND || (st == GW_OK && !gw_ct_equal(hash, vk->token_hash, GW_SHA256_HEX_LEN))) {
+        g_clear_error(&err);
+        gw_virtual_key_free(vk);
+        gw_call_fail(call, GW_E_INVALID_KEY, "Invalid virtual key");
+        return GW_FINISHED;
+    }
+    if (st != GW_OK) {
+        g_warning("virtual key lookup failed: %s", err->message);
+        g_error_free(err);
+        gw_call_fail(call, GW_E_UNAVAILABLE, "The gateway cannot read its database right now; "
+                     "retry shortly");
+        return GW_FINISHED;
+    }
+    call->vk = vk;
+    call->log->virtual_key_id = vk->id;
+    call->log->agent_id = vk->agent_id;
+    call->log->department_id = vk->department_id;
+    if (strcmp(vk->status, "active") != 0) {
+        gw_call_fail(call, GW_E_REVOKED_KEY, "This virtual key has been revoked");
+        return GW_FINISHED;
+    }
+    if (vk->expires_at > 0 && vk->expires_at <= g_get_real_time() / 1000) {
+        gw_call_fail(call, GW_E_EXPIRED_KEY, "This virtual key has expired");
+        return GW_FINISHED;
+    }
+    return GW_GO_ON;
+}
+
+static gboolean is_json_content(const char *ct)
+{
+    if (ct == NULL)
+        return FALSE;
+    while (*ct == ' ')
+        ct++;
+    return g_ascii_strncasecmp(ct, "application/json", 16) == 0 &&
+           (ct[16] == '\0' || ct[16] == ';' || ct[16] == ' ');
+}
+
+static GwStage stage_body(GwCall *call)
+{
+    const GwConf *conf = call->worker->proc->conf;
+    GwRequest *req = call->req;
+    if (req->content_length == 0 || (req->content_length < 0 && strcmp(req->method, "GET") == 0)) {
+        call->upstream_body = g_bytes_new(NULL, 0);
+        return GW_GO_ON;
+    }
+    GError *err = NULL;
+    GwStatus st = gw_request_read_body(req, conf->max_request_bytes, &err);
+    if (st == GW_ETOOBIG) {
+        gw_call_fail(call, GW_E_TOO_LARGE, err->message);
+        g_error_free(err);
+        return GW_FINISHED;
+    }
+    if (st != GW_OK) {
+        g_error_free(err);
+        req->client_gone = TRUE;
+        call->log->status = 499;
+        call->log->error_code = g_strdup("client_disconnected");
+        call->log->error_message = g_strdup("The client went away while sending the body");
+        return GW_FINISHED;
+    }
+    call->upstream_body = g_bytes_new(req->body->data, req->body->len);
+    if (conf->log_bodies)
+        call->log->request_body = log_text((const char *)req->body->data, req->body->len,
+                                           (gsize)conf->log_body_max_bytes,
+                                           &call->log->request_truncated);
+    if (!is_json_content(req->content_type))
+        return GW_GO_ON;
+    GwReqBody parsed;
+    if (gw_reqbody_parse((const char *)req->body->data, req->body->len, &parsed, &err) != GW_OK) {
+        gw_call_fail(call, GW_E_INVALID_JSON, err->message);
+        g_error_free(err);
+        return GW_FINISHED;
+    }
+    call->json = json_incref(parsed.root);
+    call->stream = parsed.stream;
+    gw_reqbody_clear(&parsed);
+    call->model = json_string_value(json_object_get(call->json, "model"));
+    call->log->stream = call->stream;
+    if (call->model != NULL)
+        call->log->model = g_strdup(call->model);
+    return GW_GO_ON;
+}
+
+static GwStage stage_model(GwCall *call)
+{
+    char **allowed = call->vk->allowed_models;
+    if (allowed == NULL)
+        return GW_GO_ON;
+    if (call->model == NULL) {
+        if (strcmp(call->req->method, "POST") == 0 && call->json != NULL) {
+            gw_call_fail(call, GW_E_MODEL_REQUIRED, "This virtual key is limited to certain "
+                         "models: the request body must name a \"model\"");
+            return GW_FINISHED;
+        }
+        return GW_GO_ON; /* e.g. GET /v1/models */
+    }
+    if (g_strv_contains((const char *const *)allowed, call->model))
+        return GW_GO_ON;
+    gw_call_fail(call, GW_E_MODEL_NOT_ALLOWED, "This virtual key may not use the requested model");
+    return GW_FINISHED;
+}
+
+static GwStage stage_provider(GwCall *call)
+{
+    GwWorker *w = call->worker;
+    GError *err = NULL;
+    if (gw_store_provider_key_get_by_id(w->store, call->vk->provider_key_id, &call->pk, &err) != GW_OK) {
+        g_warning("provider key %" G_GINT64_FORMAT " unavailable: %s", call->vk->provider_key_id,
+                  err->message);
+        g_error_free(err);
+        gw_call_fail(call, GW_E_UNAVAILABLE, "The provider key of this virtual key is unavailable");
+        return GW_FINISHED;
+    }
+    call->log->provider_key_id = call->pk->id;
+    call->provider = gw_provider_lookup(call->pk->provider);
+    if (call->provider == NULL) {
+        gw_call_fail(call, GW_E_INTERNAL, "Unknown provider kind");
+        return GW_FINISHED;
+    }
+    call->log->provider = g_strdup(call->provider->kind);
+    if (call->provider->serve == NULL) {
+        gsize len;
+        const void *blob = g_bytes_get_data(call->pk->secret_enc, &len);
+        if (gw_secret_decrypt(w->proc->master_key, blob, len, &call->secret, &err) != GW_OK) {
+            /* Wrong master key or a damaged row: an operator problem, not the client's. */
+            g_warning("provider key '%s' cannot be decrypted: %s", call->pk->name, err->message);
+            g_error_free(err);
+            gw_call_fail(call, GW_E_INTERNAL, "The gateway cannot use this virtual key's provider "
+                         "credential; ask the operator to check the master key");
+            return GW_FINISHED;
+        }
+    }
+    if (call->provider->prepare != NULL)
+        call->provider->prepare(call);
+    return GW_GO_ON;
+}
+
+/* ---- the request ---- */
+
+static void finish_log(GwCall *call)
+{
+    GwLogRow *log = call->log;
+    const GwConf *conf = call->worker->proc->conf;
+    log->latency_ms = (g_get_monotonic_time() - call->start_us) / 1000;
+    log->prompt_tokens = call->usage.prompt_tokens;
+    log->completion_tokens = call->usage.completion_tokens;
+    log->total_tokens = call->usage.total_tokens;
+    if (log->total_tokens < 0 && log->prompt_tokens >= 0 && log->completion_tokens >= 0)
+        log->total_tokens = log->prompt_tokens + log->completion_tokens;
+    if (call->response_log != NULL) {
+        gboolean cut;
+        log->response_body = log_text(call->response_log->str, call->response_log->len,
+                                      (gsize)conf->log_body_max_bytes, &cut);
+        log->response_truncated = cut || call->response_log_truncated;
+    }
+    log->upstream_request_id = g_strdup(call->upstream_request_id);
+    if (log->status == 0)
+        log->status = call->req->client_gone ? 499 : 500;
+}
+
+void gw_pipeline_handle(GwWorker *w, FCGX_Request *fcgx)
+{
+    GwRequest req;
+    gboolean too_many = FALSE;
+    gw_request_init(&req, fcgx, GW_MAX_HEADERS, &too_many);
+    GwCall call = {
+        .worker = w,
+        .req = &req,
+        .log = gw_log_row_new(),
+        .start_us = g_get_monotonic_time(),
+        .usage = { -1, -1, -1 },
+    };
+    GwLogRow *log = call.log;
+    log->created_at = g_get_real_time() / 1000;
+    log->method = g_strdup(req.method);
+    if (req.uri != NULL) {
+        gboolean cut;
+        log->path = log_text(req.uri, strlen(req.uri), 2048, &cut);
+    }
+    log->client_ip = g_strdup(req.remote_addr);
+    const char *ua = gw_request_header(&req, "user-agent", NULL);
+    if (ua != NULL) {
+        gboolean cut;
+        log->user_agent = log_text(ua, strlen(ua), 512, &cut);
+    }
+
+    stage_request_id(&call);
+    if (too_many)
+        gw_call_fail(&call, GW_E_TOO_MANY_HEADERS, "Too many request headers");
+    else if (stage_route(&call) == GW_GO_ON && stage_auth(&call) == GW_GO_ON &&
+             stage_body(&call) == GW_GO_ON && stage_model(&call) == GW_GO_ON &&
+             stage_provider(&call) == GW_GO_ON) {
+        if (call.provider->serve != NULL)
+            call.provider->serve(&call);
+        else
+            gw_proxy_forward(&call);
+    }
+
+    finish_log(&call);
+    gw_logger_submit(w->proc->logger, call.log);
+
+    gw_secret_free(call.secret);
+    gw_virtual_key_free(call.vk);
+    gw_provider_key_free(call.pk);
+    json_decref(call.json);
+    if (call.upstream_body != NULL)
+        g_bytes_unref(call.upstream_body);
+    if (call.response_log != NULL)
+        g_string_free(call.response_log, TRUE);
+    g_free(call.upstream_request_id);
+    g_free(call.path);
+    g_free(call.path_query);
+    gw_request_clear(&req);
+}
