@@ -45,7 +45,8 @@ GwStatus gw_store_provider_key_get_by_id(GwStore *st, gint64 id, GwProviderKey *
 GwStatus gw_store_provider_key_list(GwStore *st, GPtrArray **out, GError **err);
 GwStatus gw_store_provider_key_rotate(GwStore *st, const char *name, GBytes *secret_enc,
                                       const char *hint, GError **err);
-/* Refused with GW_EINUSE (message names how many virtual keys) while active keys use it. */
+/* Refused with GW_EINUSE (message names how many virtual keys, active and revoked) while any
+ * virtual key refers to it: revoked keys keep their reference (FK RESTRICT). */
 GwStatus gw_store_provider_key_delete(GwStore *st, const char *name, GError **err);
 
 /* ---- virtual keys (agents and departments are created on first use by name) ---- */
