@@ -85,7 +85,7 @@ static GwStatus read_tokens(json_t *root, const char *key, gint64 *out, GError *
 {
     json_t *v = json_object_get(root, key);
     *out = -1;
-    if (v == NULL)
+    if (v == NULL || json_is_null(v)) /* SDKs send null for "not given" */
         return GW_OK;
     /* json_is_integer is false for reals, so 100.0 is refused as well. */
     if (!json_is_integer(v) || json_integer_value(v) < 1 ||
@@ -143,7 +143,7 @@ GwStatus gw_reqbody_parse(const char *body, size_t len, GwReqBody *out, GError *
     }
 
     stream = json_object_get(root, "stream");
-    if (stream != NULL && !json_is_boolean(stream)) {
+    if (stream != NULL && !json_is_boolean(stream) && !json_is_null(stream)) {
         st = gw_fail(err, GW_EINVAL, "\"stream\" must be a boolean");
         goto fail;
     }

@@ -17,7 +17,8 @@ typedef struct {
 /* Parses and checks a JSON body. Errors (GW_EINVAL, message safe to show the client):
  * not valid JSON / not an object, duplicate keys, nesting deeper than 64, "model" present but
  * not a non-empty string (≤ 256 bytes), "stream" not a boolean, max_tokens / max_completion_tokens
- * not an integer in [1, 2^31-1]. On success fills *out (free with gw_reqbody_clear). */
+ * not an integer in [1, 2^31-1]. null is accepted as "absent" for stream and the token limits
+ * (SDKs send null for parameters not given). On success fills *out (free with gw_reqbody_clear). */
 GwStatus gw_reqbody_parse(const char *body, size_t len, GwReqBody *out, GError **err);
 void gw_reqbody_clear(GwReqBody *b);
 
