@@ -256,21 +256,44 @@ static GwStage stage_auth(GwCall *call)
     return GW_GO_ON;
 }
 
+/* application/json, text/json and application/<anything>+json (parameters allowed). */
 static gboolean is_json_content(const char *ct)
 {
     if (ct == NULL)
         return FALSE;
     while (*ct == ' ')
         ct++;
-    return g_ascii_strncasecmp(ct, "application/json", 16) == 0 &&
-           (ct[16] == '\0' || ct[16] == ';' || ct[16] == ' ');
+    gsize n = strcspn(ct, "; ");
+    if ((n == 16 && g_ascii_strncasecmp(ct, "application/json", 16) == 0) ||
+        (n == 9 && g_ascii_strncasecmp(ct, "text/json", 9) == 0))
+        return TRUE;
+    return n > 17 && g_ascii_strncasecmp(ct, "application/", 12) == 0 &&
+           g_ascii_strncasecmp(ct + n - 5, "+json", 5) == 0;
+}
+
+/* Providers parse a JSON body whatever its label says, so a body that looks like JSON is checked
+ * like one: otherwise a model-restricted key could reach any model by sending text/plain. */
+static gboolean looks_like_json(const GByteArray *body)
+{
+    for (guint i = 0; i < body->len; i++) {
+        guint8 c = body->data[i];
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+            continue;
+        return c == '{' || c == '[';
+    }
+    return FALSE;
 }
 
 static GwStage stage_body(GwCall *call)
 {
     const GwConf *conf = call->worker->proc->conf;
     GwRequest *req = call->req;
+    gboolean declared_json = is_json_content(req->content_type);
     if (req->content_length == 0 || (req->content_length < 0 && strcmp(req->method, "GET") == 0)) {
+        if (declared_json && strcmp(req->method, "POST") == 0) {
+            gw_call_fail(call, GW_E_INVALID_JSON, "The request body is empty but declared as JSON");
+            return GW_FINISHED;
+        }
         call->upstream_body = g_bytes_new(NULL, 0);
         return GW_GO_ON;
     }
@@ -294,8 +317,16 @@ static GwStage stage_body(GwCall *call)
         call->log->request_body = log_text((const char *)req->body->data, req->body->len,
                                            (gsize)conf->log_body_max_bytes,
                                            &call->log->request_truncated);
-    if (!is_json_content(req->content_type))
+    if (req->body->len == 0 && !declared_json)
         return GW_GO_ON;
+    if (!declared_json && !looks_like_json(req->body)) {
+        if (call->vk->allowed_models != NULL) {
+            gw_call_fail(call, GW_E_INVALID_REQUEST, "This virtual key is limited to certain "
+                         "models: send a JSON body (Content-Type: application/json)");
+            return GW_FINISHED;
+        }
+        return GW_GO_ON; /* multipart uploads and other bodies pass through */
+    }
     GwReqBody parsed;
     if (gw_reqbody_parse((const char *)req->body->data, req->body->len, &parsed, &err) != GW_OK) {
         gw_call_fail(call, GW_E_INVALID_JSON, err->message);

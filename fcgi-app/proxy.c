@@ -40,6 +40,7 @@ typedef struct {
     gboolean is_sse;
     gint64 last_byte_us;
     gint64 last_peer_check_us;
+    gint64 last_client_write_us; /* for SSE keep-alive comments */
     GByteArray *buffer;          /* non-stream body */
     GString *pending;            /* SSE bytes not yet ending an event */
     GwSseParser *sse;
@@ -185,9 +186,12 @@ static gboolean relay_sse(Xfer *x, const char *buf, size_t len)
         x->abort = XFER_BAD_STREAM;
         return FALSE;
     }
-    if (wrote && !gw_response_flush(call->req)) {
-        x->abort = XFER_CLIENT_GONE;
-        return FALSE;
+    if (wrote) {
+        x->last_client_write_us = g_get_monotonic_time();
+        if (!gw_response_flush(call->req)) {
+            x->abort = XFER_CLIENT_GONE;
+            return FALSE;
+        }
     }
     return TRUE;
 }
@@ -227,6 +231,17 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
     if (now - x->last_peer_check_us >= 100000) {
         x->last_peer_check_us = now;
         if (gw_request_peer_closed(call->req)) {
+            x->abort = XFER_CLIENT_GONE;
+            return 1;
+        }
+    }
+    /* A started stream whose provider is thinking: an SSE comment keeps proxies and clients
+     * from timing out, and a failed write is how a vanished client shows itself. */
+    if (x->is_sse && now - x->last_client_write_us >= (gint64)conf->keepalive_interval_ms * 1000) {
+        static const char comment[] = ": keepalive\n\n";
+        x->last_client_write_us = now;
+        gw_response_write(call->req, comment, sizeof(comment) - 1);
+        if (!gw_response_flush(call->req)) {
             x->abort = XFER_CLIENT_GONE;
             return 1;
         }
@@ -272,6 +287,9 @@ static struct curl_slist *build_headers(GwCall *call)
         g_free(line);
     }
     list = call->provider->add_auth(list, call);
+    /* curl would label a body without Content-Type as a form; send none, as the client did. */
+    if (call->req->content_type == NULL)
+        list = curl_slist_append(list, "Content-Type:");
     /* No "Expect: 100-continue" round trip, and no compressed answers we would have to inflate
      * to read usage; curl adds neither Accept-Encoding nor a User-Agent of its own. */
     list = curl_slist_append(list, "Expect:");
