@@ -14,10 +14,13 @@ typedef struct {
     gboolean allow_private_upstreams;
 } GwOps;
 
-/* provider: openai | anthropic | openai-compatible | mock. base_url NULL → the provider's default
- * (openai-compatible requires one; mock takes none and any secret). The secret is encrypted. */
+/* provider: openai | anthropic | azure | gemini | openai-compatible | mock. base_url NULL → the
+ * provider's default (openai-compatible and azure require one; mock takes none and any secret).
+ * api_version: required for azure (e.g. "2024-10-21"), refused for other kinds. The secret is
+ * encrypted. */
 GwStatus gw_ops_provider_key_add(GwOps *ops, const char *name, const char *provider,
-                                 const char *base_url, const char *secret, GError **err);
+                                 const char *base_url, const char *api_version,
+                                 const char *secret, GError **err);
 GwStatus gw_ops_provider_key_rotate(GwOps *ops, const char *name, const char *secret,
                                     GError **err);
 GwStatus gw_ops_provider_key_delete(GwOps *ops, const char *name, GError **err);

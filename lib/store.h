@@ -26,6 +26,7 @@ typedef struct {
     char *name;
     char *provider;        /* "openai", "anthropic", "openai-compatible", "mock" */
     char *base_url;        /* NULL = the provider's default */
+    char *api_version;     /* Azure OpenAI api-version, NULL for other kinds */
     GBytes *secret_enc;    /* nonce||ciphertext||tag, see crypto.h */
     char *secret_hint;     /* masked suffix for display, e.g. "…Ab12" */
     gint64 created_at;     /* Unix ms */
@@ -35,7 +36,8 @@ typedef struct {
 void gw_provider_key_free(GwProviderKey *pk);
 
 GwStatus gw_store_provider_key_add(GwStore *st, const char *name, const char *provider,
-                                   const char *base_url, GBytes *secret_enc, const char *hint,
+                                   const char *base_url, const char *api_version,
+                                   GBytes *secret_enc, const char *hint,
                                    gint64 *id_out, GError **err);              /* GW_EEXISTS */
 GwStatus gw_store_provider_key_get(GwStore *st, const char *name, GwProviderKey **out,
                                    GError **err);                             /* GW_ENOTFOUND */
@@ -116,14 +118,76 @@ typedef struct {
     char *client_ip;             /* REMOTE_ADDR */
     char *user_agent;
     char *upstream_request_id;   /* provider's own request id header */
+    gint64 cached_tokens;        /* -1 = not reported (prompt tokens served from cache) */
+    gint64 reasoning_tokens;     /* -1 = not reported (part of completion tokens) */
+    gint64 cost_nanos;           /* USD × 1e9, -1 = unknown (then cost_flag says why) */
+    char *cost_flag;             /* "unknown_model", "no_usage", NULL when cost is known */
+    GPtrArray *attempts;         /* GwAttempt*, upstream attempts in order (owned, may be empty) */
 } GwLogRow;
+
+/* One upstream attempt of a request (fallback/retry), stored in request_attempts. */
+typedef struct {
+    int attempt;                 /* 1-based */
+    gint64 provider_key_id;
+    char *provider;              /* kind */
+    char *model;                 /* model sent upstream */
+    int status;                  /* upstream HTTP status, 0 = no answer */
+    char *error_code;            /* NULL when the attempt answered */
+    gint64 latency_ms;
+    gint64 created_at;           /* Unix ms */
+} GwAttempt;
+GwAttempt *gw_attempt_new(void);
+void gw_attempt_free(GwAttempt *a);
 GwLogRow *gw_log_row_new(void);  /* token fields -1, strings NULL */
 void gw_log_row_free(GwLogRow *row);
 
-/* Inserts rows in one transaction (all or none). */
+/* Inserts rows (and their attempts) in one transaction (all or none). */
 GwStatus gw_store_log_insert(GwStore *st, GwLogRow **rows, guint n, GError **err);
 /* Newest first, at most limit rows, as a JSON array of objects (one key per GwLogRow field, plus
- * virtual_key, agent, department and provider_key names); *out is a new reference. */
+ * virtual_key, agent, department and provider_key names, and "attempts": an array of objects with
+ * the GwAttempt fields and provider_key name); *out is a new reference. */
 GwStatus gw_store_log_list_json(GwStore *st, int limit, json_t **out, GError **err);
+
+/* ---- routing targets of a virtual key ---- */
+typedef struct {
+    gint64 id;
+    gint64 provider_key_id;
+    char *provider_key_name;
+    char *provider;              /* kind of the provider key */
+    int priority;                /* lower first */
+    int weight;                  /* share among equal priorities, 0 = only when forced */
+    json_t *model_map;           /* object {"client model": "upstream model"} or NULL (owned) */
+} GwTarget;
+void gw_target_free(GwTarget *t);
+
+/* Targets of a virtual key ordered by priority then id; *out GPtrArray of GwTarget* (free func set). */
+GwStatus gw_store_vk_targets(GwStore *st, gint64 vk_id, GPtrArray **out, GError **err);
+/* Adds or updates the target (vk, provider key). model_map_json: JSON object text or NULL. */
+GwStatus gw_store_vk_target_set(GwStore *st, const char *vk_name, const char *pk_name,
+                                int priority, int weight, const char *model_map_json,
+                                GError **err);                    /* GW_ENOTFOUND, GW_EINVAL */
+/* Removes a target; refused (GW_EINUSE) when it is the key's last one. */
+GwStatus gw_store_vk_target_remove(GwStore *st, const char *vk_name, const char *pk_name,
+                                   GError **err);
+
+/* ---- prices (nano-dollars per million tokens) ---- */
+typedef struct {
+    char *provider;
+    char *model;
+    gint64 input_per_mtok;
+    gint64 output_per_mtok;
+    gint64 cached_input_per_mtok;  /* -1 = same as input */
+    gint64 effective_from;         /* Unix ms */
+} GwPrice;
+void gw_price_clear(GwPrice *p);
+
+/* Price in force at at_ms for model: an exact row, else the longest row whose "model-" is a
+ * prefix of model (dated variants such as gpt-4o-mini-2024-07-18). GW_ENOTFOUND when none. */
+GwStatus gw_store_price_find(GwStore *st, const char *model, gint64 at_ms, GwPrice *out,
+                             GError **err);
+/* Inserts (or replaces the row with the same model and effective_from). */
+GwStatus gw_store_price_set(GwStore *st, const GwPrice *p, GError **err);
+/* All rows, by model then effective_from; *out GPtrArray of GwPrice* (free func set). */
+GwStatus gw_store_price_list(GwStore *st, GPtrArray **out, GError **err);
 
 #endif

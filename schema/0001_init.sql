@@ -7,8 +7,7 @@
 CREATE TABLE provider_keys (
     id          INTEGER PRIMARY KEY,
     name        TEXT NOT NULL UNIQUE,
-    provider    TEXT NOT NULL
-                CHECK (provider IN ('openai', 'anthropic', 'openai-compatible', 'mock')),
+    provider    TEXT NOT NULL,                -- kind; validated by the code (ops.c), which knows them
     base_url    TEXT,                         -- NULL = the provider's default
     secret_enc  BLOB NOT NULL,
     secret_hint TEXT,                         -- masked suffix for display only
