@@ -1,4 +1,5 @@
-/* alephantctl.c — operator CLI: provider keys, virtual keys and request logs, working on the same
+/* alephantctl.c — operator CLI: provider keys, virtual keys and their routing targets, prices and
+ * request logs, working on the same
  * configuration, database and master key as the gateway. Secrets are only ever read from stdin
  * and never printed; tokens are printed once, by `vk create`, alone on stdout. */
 #include "config.h"
@@ -15,6 +16,7 @@
 #include <jansson.h>
 
 #include "conf.h"
+#include "cost.h"
 #include "crypto.h"
 #include "ops.h"
 #include "store.h"
@@ -318,14 +320,18 @@ static int cmd_init(int argc, char **argv)
 
 static int cmd_pk_add(int argc, char **argv)
 {
-    char *name = NULL, *provider = NULL, *base_url = NULL;
+    char *name = NULL, *provider = NULL, *base_url = NULL, *api_version = NULL;
     gboolean key_stdin = FALSE;
     GOptionEntry entries[] = {
         {"name", 'n', 0, G_OPTION_ARG_STRING, &name, "Name (1-64 of A-Z a-z 0-9 . _ -)", "NAME"},
         {"provider", 'p', 0, G_OPTION_ARG_STRING, &provider,
-         "openai, anthropic, openai-compatible or mock", "KIND"},
+         "openai, anthropic, azure, gemini, openai-compatible or mock", "KIND"},
         {"base-url", 0, 0, G_OPTION_ARG_STRING, &base_url,
-         "Upstream base URL (default: the provider's; required for openai-compatible)", "URL"},
+         "Upstream base URL (default: the provider's; required for openai-compatible, and for "
+         "azure the resource endpoint https://NAME.openai.azure.com)",
+         "URL"},
+        {"api-version", 0, 0, G_OPTION_ARG_STRING, &api_version,
+         "Azure OpenAI api-version, e.g. 2024-10-21 (required for azure only)", "V"},
         {"key-stdin", 0, 0, G_OPTION_ARG_NONE, &key_stdin,
          "Read the secret from standard input (required except for mock)", NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
@@ -349,7 +355,8 @@ static int cmd_pk_add(int argc, char **argv)
         rc = report(err);
     if (rc == 0) {
         if (ctl_open(&c, &err) != GW_OK ||
-            gw_ops_provider_key_add(&c.ops, name, provider, base_url, secret, &err) != GW_OK)
+            gw_ops_provider_key_add(&c.ops, name, provider, base_url, api_version, secret,
+                                    &err) != GW_OK)
             rc = report(err);
         else
             fprintf(stderr, "alephantctl: provider key '%s' added\n", name);
@@ -359,6 +366,7 @@ static int cmd_pk_add(int argc, char **argv)
     g_free(name);
     g_free(provider);
     g_free(base_url);
+    g_free(api_version);
     return rc;
 }
 
@@ -390,6 +398,7 @@ static int cmd_pk_list(int argc, char **argv)
             json_object_set_new(o, "name", json_str_or_null(pk->name));
             json_object_set_new(o, "provider", json_str_or_null(pk->provider));
             json_object_set_new(o, "base_url", json_str_or_null(pk->base_url));
+            json_object_set_new(o, "api_version", json_str_or_null(pk->api_version));
             json_object_set_new(o, "default_base_url",
                                 json_str_or_null(gw_provider_default_base_url(pk->provider)));
             json_object_set_new(o, "secret_hint", json_str_or_null(pk->secret_hint));
@@ -400,8 +409,9 @@ static int cmd_pk_list(int argc, char **argv)
         }
         rc = print_json(arr);
     } else {
-        Table *t = table_new(7);
-        const char *head[] = {"NAME", "PROVIDER", "BASE URL", "KEY", "CREATED", "ROTATED", "VKS"};
+        const char *head[] = {"NAME",    "PROVIDER", "BASE URL", "API VERSION",
+                              "KEY",     "CREATED",  "ROTATED",  "VKS"};
+        Table *t = table_new(G_N_ELEMENTS(head));
         for (guint i = 0; i < G_N_ELEMENTS(head); i++)
             table_add(t, head[i]);
         for (guint i = 0; i < keys->len; i++) {
@@ -412,6 +422,7 @@ static int cmd_pk_list(int argc, char **argv)
             table_take(t, pk->base_url != NULL ? g_strdup(pk->base_url)
                           : def != NULL        ? g_strdup_printf("%s (default)", def)
                                                : NULL);
+            table_add(t, pk->api_version);
             table_add(t, pk->secret_hint);
             table_take(t, fmt_time(pk->created_at));
             table_take(t, fmt_time(pk->rotated_at));
@@ -466,7 +477,8 @@ static int cmd_pk_delete(int argc, char **argv)
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
     int rc = parse_options("[NAME]",
-                           "Delete a provider key (refused while any virtual key refers to it).",
+                           "Delete a provider key (refused while a virtual key or routing "
+                           "target refers to it).",
                            entries, &argc, &argv);
     if (rc == 0)
         rc = name_from_args(&name, argc, argv);
@@ -550,6 +562,54 @@ static const char *vk_display_status(const GwVirtualKey *vk, gint64 now)
     return vk->status;
 }
 
+/* ---- routing targets ---- */
+
+/* "pk1(p0,w1), pk2(p1,w1,map)": priority, weight, and whether a model map applies. */
+static char *targets_compact(const GPtrArray *targets)
+{
+    GString *out = g_string_new(NULL);
+    for (guint i = 0; i < targets->len; i++) {
+        const GwTarget *t = g_ptr_array_index(targets, i);
+        g_string_append_printf(out, "%s%s(p%d,w%d%s)", i > 0 ? ", " : "", t->provider_key_name,
+                               t->priority, t->weight, t->model_map != NULL ? ",map" : "");
+    }
+    return g_string_free(out, FALSE);
+}
+
+static json_t *targets_json(const GPtrArray *targets)
+{
+    json_t *arr = json_array();
+    for (guint i = 0; i < targets->len; i++) {
+        const GwTarget *t = g_ptr_array_index(targets, i);
+        json_t *o = json_object();
+        json_object_set_new(o, "provider_key", json_str_or_null(t->provider_key_name));
+        json_object_set_new(o, "provider", json_str_or_null(t->provider));
+        json_object_set_new(o, "priority", json_integer(t->priority));
+        json_object_set_new(o, "weight", json_integer(t->weight));
+        json_object_set(o, "model_map", t->model_map != NULL ? t->model_map : json_null());
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+/* Targets of every key in keys, index-aligned (GPtrArray of GPtrArray*). */
+static GwStatus all_targets(GwStore *st, const GPtrArray *keys, GPtrArray **out, GError **err)
+{
+    GPtrArray *all = g_ptr_array_new_with_free_func((GDestroyNotify)g_ptr_array_unref);
+    for (guint i = 0; i < keys->len; i++) {
+        const GwVirtualKey *vk = g_ptr_array_index(keys, i);
+        GPtrArray *targets = NULL;
+        GwStatus gs = gw_store_vk_targets(st, vk->id, &targets, err);
+        if (gs != GW_OK) {
+            g_ptr_array_unref(all);
+            return gs;
+        }
+        g_ptr_array_add(all, targets);
+    }
+    *out = all;
+    return GW_OK;
+}
+
 static int cmd_vk_list(int argc, char **argv)
 {
     gboolean as_json = FALSE;
@@ -565,8 +625,11 @@ static int cmd_vk_list(int argc, char **argv)
         return rc;
     Ctl c;
     GError *err = NULL;
-    GPtrArray *keys = NULL;
-    if (ctl_open(&c, &err) != GW_OK || gw_store_vk_list(c.store, &keys, &err) != GW_OK) {
+    GPtrArray *keys = NULL, *targets = NULL;
+    if (ctl_open(&c, &err) != GW_OK || gw_store_vk_list(c.store, &keys, &err) != GW_OK ||
+        all_targets(c.store, keys, &targets, &err) != GW_OK) {
+        if (keys != NULL)
+            g_ptr_array_unref(keys);
         ctl_close(&c);
         return report(err);
     }
@@ -585,6 +648,7 @@ static int cmd_vk_list(int argc, char **argv)
             json_object_set_new(o, "name", json_str_or_null(vk->name));
             json_object_set_new(o, "prefix", json_str_or_null(vk->token_prefix));
             json_object_set_new(o, "provider_key", json_str_or_null(vk->provider_key_name));
+            json_object_set_new(o, "targets", targets_json(g_ptr_array_index(targets, i)));
             json_object_set_new(o, "models", models);
             json_object_set_new(o, "agent", json_str_or_null(vk->agent_name));
             json_object_set_new(o, "department", json_str_or_null(vk->department_name));
@@ -598,8 +662,8 @@ static int cmd_vk_list(int argc, char **argv)
         }
         rc = print_json(arr);
     } else {
-        const char *head[] = {"NAME",       "PREFIX", "PROVIDER KEY", "MODELS",  "AGENT",
-                              "DEPARTMENT", "STATUS", "EXPIRES",      "CREATED", "LAST USED"};
+        const char *head[] = {"NAME",   "PREFIX",     "TARGETS", "MODELS",  "AGENT",
+                              "DEPARTMENT", "STATUS", "EXPIRES", "CREATED", "LAST USED"};
         Table *t = table_new(G_N_ELEMENTS(head));
         for (guint i = 0; i < G_N_ELEMENTS(head); i++)
             table_add(t, head[i]);
@@ -607,7 +671,7 @@ static int cmd_vk_list(int argc, char **argv)
             const GwVirtualKey *vk = g_ptr_array_index(keys, i);
             table_add(t, vk->name);
             table_take(t, g_strconcat(vk->token_prefix, "\u2026", NULL));
-            table_add(t, vk->provider_key_name);
+            table_take(t, targets_compact(g_ptr_array_index(targets, i)));
             table_take(t, vk->allowed_models != NULL ? g_strjoinv(",", vk->allowed_models)
                                                      : g_strdup("(any)"));
             table_add(t, vk->agent_name);
@@ -619,6 +683,7 @@ static int cmd_vk_list(int argc, char **argv)
         }
         table_print(t);
     }
+    g_ptr_array_unref(targets);
     g_ptr_array_unref(keys);
     ctl_close(&c);
     return rc;
@@ -645,6 +710,395 @@ static int cmd_vk_revoke(int argc, char **argv)
         ctl_close(&c);
     }
     g_free(name);
+    return rc;
+}
+
+/* Finds a virtual key by name (for its id). */
+static GwStatus vk_by_name(GwStore *st, const char *name, gint64 *id_out, GError **err)
+{
+    GPtrArray *keys = NULL;
+    GwStatus gs = gw_store_vk_list(st, &keys, err);
+    if (gs != GW_OK)
+        return gs;
+    gs = gw_fail(err, GW_ENOTFOUND, "virtual key '%s' not found", name);
+    for (guint i = 0; i < keys->len; i++) {
+        const GwVirtualKey *vk = g_ptr_array_index(keys, i);
+        if (g_strcmp0(vk->name, name) == 0) {
+            g_clear_error(err);
+            *id_out = vk->id;
+            gs = GW_OK;
+            break;
+        }
+    }
+    g_ptr_array_unref(keys);
+    return gs;
+}
+
+static int cmd_vk_target_list(int argc, char **argv)
+{
+    char *name = NULL;
+    gboolean as_json = FALSE;
+    GOptionEntry entries[] = {
+        {"name", 'n', 0, G_OPTION_ARG_STRING, &name, "Virtual key name", "NAME"},
+        {"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print a JSON array", NULL},
+        {NULL, 0, 0, 0, NULL, NULL, NULL},
+    };
+    int rc = parse_options("[NAME]",
+                           "List a virtual key's routing targets: lower priority first; weight "
+                           "shares traffic among equal priorities.",
+                           entries, &argc, &argv);
+    if (rc == 0)
+        rc = name_from_args(&name, argc, argv);
+    if (rc != 0) {
+        g_free(name);
+        return rc;
+    }
+    Ctl c;
+    GError *err = NULL;
+    gint64 vk_id = 0;
+    GPtrArray *targets = NULL;
+    if (ctl_open(&c, &err) != GW_OK || vk_by_name(c.store, name, &vk_id, &err) != GW_OK ||
+        gw_store_vk_targets(c.store, vk_id, &targets, &err) != GW_OK) {
+        ctl_close(&c);
+        g_free(name);
+        return report(err);
+    }
+    if (as_json) {
+        rc = print_json(targets_json(targets));
+    } else {
+        const char *head[] = {"PROVIDER KEY", "PROVIDER", "PRIORITY", "WEIGHT", "MODEL MAP"};
+        Table *t = table_new(G_N_ELEMENTS(head));
+        for (guint i = 0; i < G_N_ELEMENTS(head); i++)
+            table_add(t, head[i]);
+        for (guint i = 0; i < targets->len; i++) {
+            const GwTarget *tg = g_ptr_array_index(targets, i);
+            table_add(t, tg->provider_key_name);
+            table_add(t, tg->provider);
+            table_take(t, g_strdup_printf("%d", tg->priority));
+            table_take(t, g_strdup_printf("%d", tg->weight));
+            /* "from=to,…" like the --model-map input; Jansson's text would be escaped JSON. */
+            GString *map = g_string_new(NULL);
+            const char *from;
+            json_t *to;
+            json_object_foreach(tg->model_map, from, to)
+                g_string_append_printf(map, "%s%s=%s", map->len > 0 ? "," : "", from,
+                                       json_string_value(to));
+            table_take(t, g_string_free(map, FALSE));
+        }
+        table_print(t);
+    }
+    g_ptr_array_unref(targets);
+    ctl_close(&c);
+    g_free(name);
+    return rc;
+}
+
+/* "a=b,c=d" → {"a":"b","c":"d"} as JSON text (*out, caller frees). Built with Jansson so model
+ * names with quotes or backslashes stay data. Returns a usage message on bad syntax. */
+static char *model_map_from_arg(const char *arg, char **out)
+{
+    *out = NULL;
+    json_t *map = json_object();
+    char **pairs = g_strsplit(arg, ",", -1);
+    char *problem = NULL;
+    for (char **p = pairs; *p != NULL && problem == NULL; p++) {
+        char *eq = strchr(*p, '=');
+        if (eq == NULL) {
+            problem = g_strdup("--model-map entries look like from=to, separated by commas");
+            break;
+        }
+        *eq = '\0';
+        char *from = g_strstrip(*p), *to = g_strstrip(eq + 1);
+        if (*from == '\0' || *to == '\0')
+            problem = g_strdup("--model-map entries need a model on both sides of '='");
+        else if (json_object_get(map, from) != NULL)
+            problem = g_strdup_printf("--model-map maps '%s' twice", from);
+        else if (!g_utf8_validate(from, -1, NULL) || !g_utf8_validate(to, -1, NULL))
+            problem = g_strdup("--model-map must be UTF-8 text");
+        else
+            json_object_set_new(map, from, json_string(to));
+    }
+    g_strfreev(pairs);
+    if (problem == NULL) {
+        char *text = json_dumps(map, JSON_COMPACT);
+        *out = g_strdup(text);
+        free(text);
+    }
+    json_decref(map);
+    return problem;
+}
+
+/* Decimal only: GOption's G_OPTION_ARG_INT also takes hex and octal ("010" would be 8). */
+static gboolean parse_int(const char *text, int *out)
+{
+    gint64 v = 0;
+    if (text == NULL || !g_ascii_string_to_signed(text, 10, G_MININT, G_MAXINT, &v, NULL))
+        return FALSE;
+    *out = (int)v;
+    return TRUE;
+}
+
+static int cmd_vk_target_set(int argc, char **argv)
+{
+    char *name = NULL, *pk = NULL, *priority_s = NULL, *weight_s = NULL, *map_arg = NULL;
+    GOptionEntry entries[] = {
+        {"name", 'n', 0, G_OPTION_ARG_STRING, &name, "Virtual key name", "NAME"},
+        {"provider-key", 'k', 0, G_OPTION_ARG_STRING, &pk, "Provider key to route to", "PK"},
+        {"priority", 0, 0, G_OPTION_ARG_STRING, &priority_s,
+         "Lower is tried first (default 0)", "N"},
+        {"weight", 0, 0, G_OPTION_ARG_STRING, &weight_s,
+         "Share among equal priorities, 0-1000; 0 = only as a fallback (default 1)", "N"},
+        {"model-map", 0, 0, G_OPTION_ARG_STRING, &map_arg,
+         "Model names to send this provider instead of the client's (replaces the map; \"\" "
+         "clears it)",
+         "FROM=TO,FROM2=TO2"},
+        {NULL, 0, 0, 0, NULL, NULL, NULL},
+    };
+    int rc = parse_options("[NAME]",
+                           "Add a routing target to a virtual key, or update it (priority, "
+                           "weight and model map are set as given, defaults otherwise).",
+                           entries, &argc, &argv);
+    if (rc == 0)
+        rc = name_from_args(&name, argc, argv);
+    if (rc == 0 && pk == NULL)
+        rc = usage_error("--provider-key is required");
+    int priority = 0, weight = 1;
+    if (rc == 0 && priority_s != NULL && !parse_int(priority_s, &priority))
+        rc = usage_error("--priority must be an integer");
+    if (rc == 0 && weight_s != NULL && (!parse_int(weight_s, &weight) || weight < 0 ||
+                                        weight > 1000))
+        rc = usage_error("--weight must be an integer from 0 to 1000");
+    char *map_json = NULL;
+    if (rc == 0 && map_arg != NULL && *map_arg != '\0') {
+        char *problem = model_map_from_arg(map_arg, &map_json);
+        if (problem != NULL) {
+            rc = usage_error("%s", problem);
+            g_free(problem);
+        }
+    }
+    if (rc == 0) {
+        Ctl c;
+        GError *err = NULL;
+        if (ctl_open(&c, &err) != GW_OK ||
+            gw_store_vk_target_set(c.store, name, pk, priority, weight, map_json, &err) != GW_OK)
+            rc = report(err);
+        else
+            fprintf(stderr, "alephantctl: '%s' routes to '%s' (priority %d, weight %d)\n", name,
+                    pk, priority, weight);
+        ctl_close(&c);
+    }
+    g_free(map_json);
+    g_free(name);
+    g_free(pk);
+    g_free(priority_s);
+    g_free(weight_s);
+    g_free(map_arg);
+    return rc;
+}
+
+static int cmd_vk_target_remove(int argc, char **argv)
+{
+    char *name = NULL, *pk = NULL;
+    GOptionEntry entries[] = {
+        {"name", 'n', 0, G_OPTION_ARG_STRING, &name, "Virtual key name", "NAME"},
+        {"provider-key", 'k', 0, G_OPTION_ARG_STRING, &pk, "Target to remove", "PK"},
+        {NULL, 0, 0, 0, NULL, NULL, NULL},
+    };
+    int rc = parse_options("[NAME]",
+                           "Remove a routing target from a virtual key (refused for its last "
+                           "one).",
+                           entries, &argc, &argv);
+    if (rc == 0)
+        rc = name_from_args(&name, argc, argv);
+    if (rc == 0 && pk == NULL)
+        rc = usage_error("--provider-key is required");
+    if (rc == 0) {
+        Ctl c;
+        GError *err = NULL;
+        if (ctl_open(&c, &err) != GW_OK ||
+            gw_store_vk_target_remove(c.store, name, pk, &err) != GW_OK)
+            rc = report(err);
+        else
+            fprintf(stderr, "alephantctl: '%s' no longer routes to '%s'\n", name, pk);
+        ctl_close(&c);
+    }
+    g_free(name);
+    g_free(pk);
+    return rc;
+}
+
+/* ---- prices ---- */
+
+/* Nano-dollars per million tokens → "0.15", "2.50", "10.00": the decimal text without trailing
+ * zeros beyond cents. Caller frees. */
+static char *fmt_usd_per_mtok(gint64 nanos)
+{
+    char *s = gw_cost_format_usd(nanos);
+    char *dot = strchr(s, '.');
+    if (dot != NULL) {
+        char *end = s + strlen(s);
+        while (end > dot + 3 && end[-1] == '0')
+            end--;
+        *end = '\0';
+    }
+    return s;
+}
+
+static int cmd_price_list(int argc, char **argv)
+{
+    gboolean as_json = FALSE;
+    GOptionEntry entries[] = {
+        {"json", 0, 0, G_OPTION_ARG_NONE, &as_json,
+         "Print a JSON array (amounts in nano-dollars per million tokens and as USD text)", NULL},
+        {NULL, 0, 0, 0, NULL, NULL, NULL},
+    };
+    int rc = parse_options(NULL,
+                           "List model prices in USD per million tokens, with the date each "
+                           "row takes effect. A dated model (gpt-4o-mini-2024-07-18) uses its "
+                           "base model's row.",
+                           entries, &argc, &argv);
+    if (rc == 0)
+        rc = no_positional(argc, argv);
+    if (rc != 0)
+        return rc;
+    Ctl c;
+    GError *err = NULL;
+    GPtrArray *prices = NULL;
+    if (ctl_open(&c, &err) != GW_OK || gw_store_price_list(c.store, &prices, &err) != GW_OK) {
+        ctl_close(&c);
+        return report(err);
+    }
+    if (as_json) {
+        json_t *arr = json_array();
+        for (guint i = 0; i < prices->len; i++) {
+            const GwPrice *p = g_ptr_array_index(prices, i);
+            json_t *o = json_object();
+            gboolean cached = p->cached_input_per_mtok >= 0;
+            char *in = fmt_usd_per_mtok(p->input_per_mtok);
+            char *out = fmt_usd_per_mtok(p->output_per_mtok);
+            char *cin = cached ? fmt_usd_per_mtok(p->cached_input_per_mtok) : NULL;
+            json_object_set_new(o, "model", json_str_or_null(p->model));
+            json_object_set_new(o, "provider", json_str_or_null(p->provider));
+            json_object_set_new(o, "input_per_mtok", json_integer(p->input_per_mtok));
+            json_object_set_new(o, "output_per_mtok", json_integer(p->output_per_mtok));
+            json_object_set_new(o, "cached_input_per_mtok",
+                                cached ? json_integer(p->cached_input_per_mtok) : json_null());
+            json_object_set_new(o, "input_usd", json_str_or_null(in));
+            json_object_set_new(o, "output_usd", json_str_or_null(out));
+            json_object_set_new(o, "cached_input_usd", json_str_or_null(cin));
+            json_object_set_new(o, "effective_from", json_integer(p->effective_from));
+            json_array_append_new(arr, o);
+            g_free(in);
+            g_free(out);
+            g_free(cin);
+        }
+        rc = print_json(arr);
+    } else {
+        const char *head[] = {"MODEL",        "PROVIDER",      "INPUT $/M",
+                              "OUTPUT $/M",   "CACHED IN $/M", "EFFECTIVE"};
+        Table *t = table_new(G_N_ELEMENTS(head));
+        for (guint i = 0; i < G_N_ELEMENTS(head); i++)
+            table_add(t, head[i]);
+        for (guint i = 0; i < prices->len; i++) {
+            const GwPrice *p = g_ptr_array_index(prices, i);
+            table_add(t, p->model);
+            table_add(t, p->provider);
+            table_take(t, fmt_usd_per_mtok(p->input_per_mtok));
+            table_take(t, fmt_usd_per_mtok(p->output_per_mtok));
+            table_take(t, p->cached_input_per_mtok >= 0
+                              ? fmt_usd_per_mtok(p->cached_input_per_mtok)
+                              : g_strdup("(input)"));
+            /* 1970 (0) is a legal "always" date; fmt_time would show it as never. */
+            table_take(t, p->effective_from > 0 ? fmt_time(p->effective_from)
+                                                : g_strdup("1970-01-01T00:00:00Z"));
+        }
+        table_print(t);
+    }
+    g_ptr_array_unref(prices);
+    ctl_close(&c);
+    return rc;
+}
+
+/* "now", or ISO 8601 (UTC unless a zone is given; a bare date is midnight UTC) → Unix ms. */
+static gboolean parse_when(const char *text, gint64 *ms_out)
+{
+    if (text == NULL || strcmp(text, "now") == 0) {
+        *ms_out = g_get_real_time() / 1000;
+        return TRUE;
+    }
+    char *s = g_strstrip(g_strdup(text));
+    if (*s != '\0' && strpbrk(s, "Tt ") == NULL) {
+        char *full = g_strconcat(s, "T00:00:00", NULL);
+        g_free(s);
+        s = full;
+    }
+    GTimeZone *utc = g_time_zone_new_utc();
+    GDateTime *dt = g_date_time_new_from_iso8601(s, utc);
+    g_time_zone_unref(utc);
+    g_free(s);
+    if (dt == NULL)
+        return FALSE;
+    *ms_out = g_date_time_to_unix(dt) * 1000 + g_date_time_get_microsecond(dt) / 1000;
+    g_date_time_unref(dt);
+    return TRUE;
+}
+
+static int cmd_price_set(int argc, char **argv)
+{
+    char *model = NULL, *provider = NULL, *in_s = NULL, *out_s = NULL, *cached_s = NULL;
+    char *when = NULL;
+    GOptionEntry entries[] = {
+        {"model", 'm', 0, G_OPTION_ARG_STRING, &model,
+         "Model id; dated variants (MODEL-2024-07-18) use this row too", "MODEL"},
+        {"provider", 'p', 0, G_OPTION_ARG_STRING, &provider,
+         "Provider family (openai, anthropic, gemini, mistral, …)", "NAME"},
+        {"input", 0, 0, G_OPTION_ARG_STRING, &in_s, "USD per million input tokens", "USD"},
+        {"output", 0, 0, G_OPTION_ARG_STRING, &out_s, "USD per million output tokens", "USD"},
+        {"cached-input", 0, 0, G_OPTION_ARG_STRING, &cached_s,
+         "USD per million cached input tokens (default: the input price)", "USD"},
+        {"effective", 0, 0, G_OPTION_ARG_STRING, &when,
+         "When the price takes effect: ISO 8601 (UTC unless a zone is given) or now (default)",
+         "WHEN"},
+        {NULL, 0, 0, 0, NULL, NULL, NULL},
+    };
+    int rc = parse_options(NULL,
+                           "Set a model's price from a date on (replaces the row with the same "
+                           "model and date). Amounts are decimal USD per million tokens with at "
+                           "most 9 decimals, e.g. 0.15.",
+                           entries, &argc, &argv);
+    if (rc == 0)
+        rc = no_positional(argc, argv);
+    if (rc == 0 && (model == NULL || provider == NULL || in_s == NULL || out_s == NULL))
+        rc = usage_error("--model, --provider, --input and --output are required");
+    GwPrice p = {.cached_input_per_mtok = -1};
+    if (rc == 0 && (!gw_cost_parse_usd(in_s, &p.input_per_mtok) ||
+                    !gw_cost_parse_usd(out_s, &p.output_per_mtok) ||
+                    (cached_s != NULL && !gw_cost_parse_usd(cached_s, &p.cached_input_per_mtok))))
+        rc = usage_error("amounts are decimal USD per million tokens, 0 to 1000000 with at most "
+                         "9 decimals (e.g. 0.15)");
+    if (rc == 0 && !parse_when(when, &p.effective_from))
+        rc = usage_error("--effective is not 'now' or an ISO 8601 date or date-time "
+                         "(e.g. 2025-08-01 or 2025-08-01T00:00:00Z)");
+    if (rc == 0) {
+        p.model = model;
+        p.provider = provider;
+        Ctl c;
+        GError *err = NULL;
+        if (ctl_open(&c, &err) != GW_OK || gw_store_price_set(c.store, &p, &err) != GW_OK) {
+            rc = report(err);
+        } else {
+            char *date = fmt_time(p.effective_from);
+            fprintf(stderr, "alephantctl: price of '%s' set from %s\n", model, date);
+            g_free(date);
+        }
+        ctl_close(&c);
+    }
+    g_free(model);
+    g_free(provider);
+    g_free(in_s);
+    g_free(out_s);
+    g_free(cached_s);
+    g_free(when);
     return rc;
 }
 
@@ -689,8 +1143,8 @@ static int cmd_logs_list(int argc, char **argv)
     if (as_json)
         return print_json(rows);
 
-    const char *head[] = {"TIME", "REQUEST ID", "VIRTUAL KEY", "MODEL", "STATUS",
-                          "LATENCY", "TOKENS", "ERROR"};
+    const char *head[] = {"TIME",    "REQUEST ID", "VIRTUAL KEY", "MODEL", "STATUS",
+                          "LATENCY", "TOKENS",     "COST $",      "TRIES", "ERROR"};
     Table *t = table_new(G_N_ELEMENTS(head));
     for (guint i = 0; i < G_N_ELEMENTS(head); i++)
         table_add(t, head[i]);
@@ -705,6 +1159,8 @@ static int cmd_logs_list(int argc, char **argv)
                                                                                    : ""));
         table_take(t, jint(r, "latency_ms", " ms"));
         table_take(t, jint(r, "total_tokens", ""));
+        table_add(t, jstr(r, "cost_usd") != NULL ? jstr(r, "cost_usd") : jstr(r, "cost_flag"));
+        table_take(t, jint(r, "attempt_count", ""));
         table_add(t, jstr(r, "error_code"));
     }
     table_print(t);
@@ -716,7 +1172,7 @@ static int cmd_logs_list(int argc, char **argv)
 
 typedef struct {
     const char *group; /* "vk", or the command itself when it has no subcommands */
-    const char *sub;   /* NULL for a group-less command */
+    const char *sub;   /* NULL for a group-less command; may be two words ("target list") */
     int (*run)(int argc, char **argv);
     const char *summary;
 } Command;
@@ -730,6 +1186,11 @@ static const Command commands[] = {
     {"vk", "create", cmd_vk_create, "create a virtual key and print its token"},
     {"vk", "list", cmd_vk_list, "list virtual keys"},
     {"vk", "revoke", cmd_vk_revoke, "revoke a virtual key"},
+    {"vk", "target list", cmd_vk_target_list, "list a virtual key's routing targets"},
+    {"vk", "target set", cmd_vk_target_set, "add or update a routing target"},
+    {"vk", "target remove", cmd_vk_target_remove, "remove a routing target"},
+    {"price", "list", cmd_price_list, "list model prices (USD per million tokens)"},
+    {"price", "set", cmd_price_set, "set a model's price from a date on"},
     {"logs", "list", cmd_logs_list, "list recent requests"},
 };
 
@@ -742,7 +1203,7 @@ static void print_usage(FILE *f, const char *group)
         if (group != NULL && strcmp(group, c->group) != 0)
             continue;
         char *words = g_strjoin(" ", c->group, c->sub, NULL);
-        fprintf(f, "  %-22s %s\n", words, c->summary);
+        fprintf(f, "  %-24s %s\n", words, c->summary);
         g_free(words);
     }
     fprintf(f, "\nRun 'alephantctl <command> --help' for a command's options.\n"
@@ -752,6 +1213,31 @@ static void print_usage(FILE *f, const char *group)
 static gboolean is_help(const char *arg)
 {
     return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0 || strcmp(arg, "help") == 0;
+}
+
+/* TRUE when word is the first of a multi-word subcommand of group ("vk", "target"). */
+static gboolean is_sub_prefix(const char *group, const char *word)
+{
+    size_t n = strlen(word);
+    for (gsize i = 0; i < G_N_ELEMENTS(commands); i++) {
+        const Command *c = &commands[i];
+        if (strcmp(c->group, group) == 0 && c->sub != NULL && strncmp(c->sub, word, n) == 0 &&
+            c->sub[n] == ' ')
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* Number of words of sub ("list", "target list") that argv starts with, 0 if it does not. */
+static int match_words(const char *sub, int argc, char **argv)
+{
+    char **words = g_strsplit(sub, " ", -1);
+    int n = (int)g_strv_length(words);
+    gboolean ok = n <= argc;
+    for (int i = 0; ok && i < n; i++)
+        ok = strcmp(words[i], argv[i]) == 0;
+    g_strfreev(words);
+    return ok ? n : 0;
 }
 
 /* argv[0] is the (sub)command word; the program name shown in --help is the full command. */
@@ -800,8 +1286,15 @@ int main(int argc, char **argv)
             print_usage(argc < 3 ? stderr : stdout, argv[1]);
             return argc < 3 ? EXIT_USAGE : 0;
         }
-        if (strcmp(argv[2], c->sub) == 0)
-            return run_command(c, argc - 2, argv + 2);
+        int nwords = match_words(c->sub, argc - 2, argv + 2);
+        if (nwords > 0)
+            /* The command's argv[0] is its last word, as GOption expects. */
+            return run_command(c, argc - 1 - nwords, argv + 1 + nwords);
+    }
+    if (group_known && is_sub_prefix(argv[1], argv[2]) && (argc == 3 || is_help(argv[3]))) {
+        /* "vk target" or "vk target --help": the group's list shows the target commands. */
+        print_usage(argc == 3 ? stderr : stdout, argv[1]);
+        return argc == 3 ? EXIT_USAGE : 0;
     }
     if (group_known)
         fprintf(stderr, "alephantctl: unknown %s command '%s'\nTry 'alephantctl %s --help'.\n",

@@ -6,17 +6,24 @@
  *   stage_auth        virtual key from Authorization: Bearer or x-api-key
  *   stage_body        bounded body read, strict JSON validation for application/json
  *   stage_model       the key's allowed models
- *   stage_provider    provider key, decrypted credential, provider preparation
- * then the provider answers (in-process for mock, else gw_proxy_forward) and the log row is
- * handed to the process's log writer whatever happened. */
+ *   stage_targets     the key's provider targets in try order (alephant-forced-routing,
+ *                     priority, weighted shuffle among equal priorities)
+ *   stage_forward     for each target until one answers: provider key, decrypted credential,
+ *                     model mapping, translation, then the provider answers (in-process for
+ *                     mock, else gw_proxy_forward); connect errors, timeouts, 429 and 5xx fall
+ *                     back to the next target (bounded, exponential backoff with jitter) as
+ *                     long as nothing has reached the client
+ * and the log row (with every attempt) is handed to the process's log writer whatever happened. */
 #include "config.h"
 #include "pipeline.h"
 
 #include <string.h>
+#include "cost.h"
 #include "headers.h"
 #include "providers/provider.h"
 #include "proxy.h"
 #include "reqbody.h"
+#include "translate_anthropic.h"
 #include "uuid.h"
 
 #define GW_MAX_HEADERS 200
@@ -336,7 +343,9 @@ static GwStage stage_body(GwCall *call)
     call->json = json_incref(parsed.root);
     call->stream = parsed.stream;
     gw_reqbody_clear(&parsed);
-    call->model = json_string_value(json_object_get(call->json, "model"));
+    call->model = g_strdup(json_string_value(json_object_get(call->json, "model")));
+    call->client_include_usage =
+        json_is_true(json_object_get(json_object_get(call->json, "stream_options"), "include_usage"));
     call->log->stream = call->stream;
     if (call->model != NULL)
         call->log->model = g_strdup(call->model);
@@ -362,23 +371,128 @@ static GwStage stage_model(GwCall *call)
     return GW_FINISHED;
 }
 
-static GwStage stage_provider(GwCall *call)
+/* Orders targets for trying: by priority; among equal priorities a weighted random order
+ * (weight 0 targets only serve when forced). */
+static void order_targets(GPtrArray *in, GPtrArray *out)
+{
+    guint i = 0;
+    while (i < in->len) {
+        int prio = ((GwTarget *)g_ptr_array_index(in, i))->priority;
+        GPtrArray *group = g_ptr_array_new();
+        for (; i < in->len && ((GwTarget *)g_ptr_array_index(in, i))->priority == prio; i++) {
+            GwTarget *t = g_ptr_array_index(in, i);
+            if (t->weight > 0)
+                g_ptr_array_add(group, t);
+        }
+        while (group->len > 0) {
+            gint64 total = 0;
+            for (guint k = 0; k < group->len; k++)
+                total += ((GwTarget *)g_ptr_array_index(group, k))->weight;
+            gint64 pick = g_random_int_range(0, (gint32)MIN(total, G_MAXINT32));
+            guint k = 0;
+            for (; k + 1 < group->len; k++) {
+                pick -= ((GwTarget *)g_ptr_array_index(group, k))->weight;
+                if (pick < 0)
+                    break;
+            }
+            g_ptr_array_add(out, g_ptr_array_index(group, k));
+            g_ptr_array_remove_index(group, k);
+        }
+        g_ptr_array_unref(group);
+    }
+}
+
+static GwStage stage_targets(GwCall *call)
+{
+    GError *err = NULL;
+    GPtrArray *all = NULL;
+    if (gw_store_vk_targets(call->worker->store, call->vk->id, &all, &err) != GW_OK) {
+        g_warning("targets of virtual key %" G_GINT64_FORMAT ": %s", call->vk->id, err->message);
+        g_error_free(err);
+        gw_call_fail(call, GW_E_UNAVAILABLE, "The gateway cannot read its database right now; "
+                     "retry shortly");
+        return GW_FINISHED;
+    }
+    call->targets = all;
+    GPtrArray *order = g_ptr_array_new();
+    const char *forced = gw_request_header(call->req, "alephant-forced-routing", NULL);
+    if (forced != NULL) {
+        /* A provider kind ("anthropic") or a provider key name, among the key's targets. */
+        for (guint i = 0; i < all->len; i++) {
+            GwTarget *t = g_ptr_array_index(all, i);
+            if (strcmp(t->provider, forced) == 0 || strcmp(t->provider_key_name, forced) == 0)
+                g_ptr_array_add(order, t);
+        }
+        if (order->len == 0) {
+            g_ptr_array_unref(order);
+            gw_call_fail(call, GW_E_INVALID_REQUEST,
+                         gw_provider_lookup(forced) != NULL
+                             ? "alephant-forced-routing names a provider this virtual key is not "
+                               "configured for"
+                             : "alephant-forced-routing names an unknown provider; use a provider "
+                               "(e.g. openai, anthropic) or provider key name configured on this "
+                               "virtual key");
+            return GW_FINISHED;
+        }
+    } else {
+        order_targets(all, order);
+    }
+    if (order->len == 0) {
+        g_ptr_array_unref(order);
+        gw_call_fail(call, GW_E_INTERNAL, "This virtual key has no usable provider target");
+        return GW_FINISHED;
+    }
+    /* Keep the try order in call->targets (the full list is only needed here). */
+    GPtrArray *owned = g_ptr_array_new_with_free_func((GDestroyNotify)gw_target_free);
+    for (guint i = 0; i < order->len; i++) {
+        guint idx;
+        g_ptr_array_find(all, g_ptr_array_index(order, i), &idx);
+        g_ptr_array_add(owned, g_ptr_array_steal_index_fast(all, idx));
+    }
+    g_ptr_array_unref(order);
+    g_ptr_array_unref(all);
+    call->targets = owned;
+    return GW_GO_ON;
+}
+
+/* Forgets what belongs to the previous attempt's target. */
+static void reset_attempt(GwCall *call)
+{
+    gw_secret_free(call->secret);
+    call->secret = NULL;
+    gw_provider_key_free(call->pk);
+    call->pk = NULL;
+    call->provider = NULL;
+    g_clear_pointer(&call->upstream_model, g_free);
+    g_clear_pointer(&call->upstream_request_id, g_free);
+    g_clear_pointer(&call->xs, gw_xlate_stream_free);
+    call->xlate = FALSE;
+    call->strip_usage_chunk = FALSE;
+    call->json_changed = FALSE;
+    call->usage = (GwUsage)GW_USAGE_UNKNOWN;
+}
+
+/* Prepares the call for target t: provider key, credential, model map, body. FALSE after an
+ * error response was sent. */
+static gboolean prepare_target(GwCall *call, const GwTarget *t, GBytes *client_body)
 {
     GwWorker *w = call->worker;
     GError *err = NULL;
-    if (gw_store_provider_key_get_by_id(w->store, call->vk->provider_key_id, &call->pk, &err) != GW_OK) {
-        g_warning("provider key %" G_GINT64_FORMAT " unavailable: %s", call->vk->provider_key_id,
+    call->target = t;
+    if (gw_store_provider_key_get_by_id(w->store, t->provider_key_id, &call->pk, &err) != GW_OK) {
+        g_warning("provider key %" G_GINT64_FORMAT " unavailable: %s", t->provider_key_id,
                   err->message);
         g_error_free(err);
         gw_call_fail(call, GW_E_UNAVAILABLE, "The provider key of this virtual key is unavailable");
-        return GW_FINISHED;
+        return FALSE;
     }
-    call->log->provider_key_id = call->pk->id;
     call->provider = gw_provider_lookup(call->pk->provider);
     if (call->provider == NULL) {
         gw_call_fail(call, GW_E_INTERNAL, "Unknown provider kind");
-        return GW_FINISHED;
+        return FALSE;
     }
+    call->log->provider_key_id = call->pk->id;
+    g_free(call->log->provider);
     call->log->provider = g_strdup(call->provider->kind);
     if (call->provider->serve == NULL) {
         gsize len;
@@ -389,15 +503,139 @@ static GwStage stage_provider(GwCall *call)
             g_error_free(err);
             gw_call_fail(call, GW_E_INTERNAL, "The gateway cannot use this virtual key's provider "
                          "credential; ask the operator to check the master key");
-            return GW_FINISHED;
+            return FALSE;
         }
+    }
+    /* Model mapping: the client's model name → this target's (e.g. an Azure deployment). */
+    const char *mapped = NULL;
+    if (call->model != NULL && t->model_map != NULL)
+        mapped = json_string_value(json_object_get(t->model_map, call->model));
+    if (call->model != NULL)
+        call->upstream_model = g_strdup(mapped != NULL ? mapped : call->model);
+    if (call->json != NULL && call->model != NULL) {
+        const char *cur = json_string_value(json_object_get(call->json, "model"));
+        if (cur == NULL || strcmp(cur, call->upstream_model) != 0) {
+            json_object_set_new(call->json, "model", json_string(call->upstream_model));
+            call->json_changed = TRUE;
+        }
+    }
+    call->xlate = strcmp(call->provider->kind, "anthropic") == 0 &&
+                  strcmp(call->path, "/v1/chat/completions") == 0 && call->json != NULL;
+    if (call->xlate) {
+        json_t *anth = NULL;
+        if (gw_xlate_request_to_anthropic(call->json, call->upstream_model, &anth, &err) != GW_OK) {
+            gw_call_fail(call, GW_E_INVALID_REQUEST, err->message);
+            g_error_free(err);
+            return FALSE;
+        }
+        char *s = json_dumps(anth, JSON_COMPACT);
+        json_decref(anth);
+        call->upstream_body = g_bytes_new_take(s, strlen(s)); /* malloc'd: g_free is free */
+        call->json_changed = TRUE;
+        return TRUE;
     }
     if (call->provider->prepare != NULL)
         call->provider->prepare(call);
-    return GW_GO_ON;
+    if (call->json_changed) {
+        char *s = json_dumps(call->json, JSON_COMPACT);
+        call->upstream_body = g_bytes_new_take(s, strlen(s));
+    } else {
+        call->upstream_body = g_bytes_ref(client_body);
+    }
+    return TRUE;
+}
+
+/* Sleeps before the next attempt: retry_backoff_ms × 2^(n-1), with 50–100 % jitter, capped at
+ * 5 s; returns early (FALSE) when the client went away. */
+static gboolean backoff(GwCall *call, int attempt)
+{
+    const GwConf *conf = call->worker->proc->conf;
+    gint64 ms = (gint64)conf->retry_backoff_ms << MIN(attempt - 1, 10);
+    ms = MIN(ms, 5000);
+    ms = ms / 2 + (ms > 1 ? g_random_int_range(0, (gint32)(ms / 2 + 1)) : 0);
+    gint64 until = g_get_monotonic_time() + ms * 1000;
+    while (g_get_monotonic_time() < until) {
+        if (gw_request_peer_closed(call->req))
+            return FALSE;
+        g_usleep((gulong)MIN(until - g_get_monotonic_time(), (gint64)50000));
+    }
+    return TRUE;
+}
+
+static void stage_forward(GwCall *call)
+{
+    const GwConf *conf = call->worker->proc->conf;
+    GBytes *client_body = call->upstream_body; /* the client's bytes, forwarded unchanged */
+    call->upstream_body = NULL;
+    guint n = MIN(call->targets->len, (guint)conf->max_attempts);
+    for (guint i = 0; i < n; i++) {
+        reset_attempt(call);
+        if (call->upstream_body != NULL)
+            g_clear_pointer(&call->upstream_body, g_bytes_unref);
+        if (i > 0 && !backoff(call, (int)i)) {
+            call->log->status = 499;
+            call->log->error_code = g_strdup("client_disconnected");
+            call->log->error_message = g_strdup("The client went away during fallback");
+            break;
+        }
+        const GwTarget *t = g_ptr_array_index(call->targets, i);
+        if (!prepare_target(call, t, client_body))
+            break;
+        GwAttempt *att = gw_attempt_new();
+        att->attempt = (int)i + 1;
+        att->provider_key_id = t->provider_key_id;
+        att->provider = g_strdup(call->provider->kind);
+        att->model = g_strdup(call->upstream_model);
+        att->created_at = g_get_real_time() / 1000;
+        gint64 t0 = g_get_monotonic_time();
+        GwForward r;
+        if (call->provider->serve != NULL) {
+            call->provider->serve(call);
+            att->status = call->log->status;
+            r = GW_FWD_DONE;
+        } else {
+            r = gw_proxy_forward(call, i + 1 < n, att);
+        }
+        att->latency_ms = (g_get_monotonic_time() - t0) / 1000;
+        g_ptr_array_add(call->log->attempts, att);
+        if (r == GW_FWD_DONE)
+            break;
+    }
+    if (call->upstream_body != NULL)
+        g_bytes_unref(call->upstream_body);
+    call->upstream_body = client_body;
 }
 
 /* ---- the request ---- */
+
+/* Cost of what the provider reported, at the price in force now, in nano-dollars. */
+static void log_cost(GwCall *call)
+{
+    GwLogRow *log = call->log;
+    if (call->provider == NULL)
+        return; /* nothing reached a provider: no cost, nothing to flag */
+    if (call->provider->serve != NULL) {
+        log->cost_nanos = 0; /* the built-in mock spends nothing */
+        return;
+    }
+    const char *model = call->upstream_model != NULL ? call->upstream_model : call->model;
+    if (log->prompt_tokens < 0 && log->completion_tokens < 0) {
+        log->cost_flag = g_strdup("no_usage");
+        return;
+    }
+    GwPrice price = { 0 };
+    GError *err = NULL;
+    GwStatus st = model != NULL ? gw_store_price_find(call->worker->store, model, log->created_at,
+                                                      &price, &err)
+                                : GW_ENOTFOUND;
+    if (st == GW_OK)
+        log->cost_nanos = gw_cost_nanos(&price, log->prompt_tokens, log->cached_tokens,
+                                        log->completion_tokens);
+    else
+        log->cost_flag = g_strdup(st == GW_ENOTFOUND ? "unknown_model" : "price_unavailable");
+    g_clear_error(&err);
+    gw_price_clear(&price);
+}
 
 static void finish_log(GwCall *call)
 {
@@ -418,6 +656,9 @@ static void finish_log(GwCall *call)
     log->upstream_request_id = g_strdup(call->upstream_request_id);
     if (log->status == 0)
         log->status = call->req->client_gone ? 499 : 500;
+    log->cached_tokens = call->usage.cached_tokens;
+    log->reasoning_tokens = call->usage.reasoning_tokens;
+    log_cost(call);
 }
 
 void gw_pipeline_handle(GwWorker *w, FCGX_Request *fcgx)
@@ -430,7 +671,7 @@ void gw_pipeline_handle(GwWorker *w, FCGX_Request *fcgx)
         .req = &req,
         .log = gw_log_row_new(),
         .start_us = g_get_monotonic_time(),
-        .usage = { -1, -1, -1 },
+        .usage = GW_USAGE_UNKNOWN,
     };
     GwLogRow *log = call.log;
     log->created_at = g_get_real_time() / 1000;
@@ -451,25 +692,22 @@ void gw_pipeline_handle(GwWorker *w, FCGX_Request *fcgx)
         gw_call_fail(&call, GW_E_TOO_MANY_HEADERS, "Too many request headers");
     else if (stage_route(&call) == GW_GO_ON && stage_auth(&call) == GW_GO_ON &&
              stage_body(&call) == GW_GO_ON && stage_model(&call) == GW_GO_ON &&
-             stage_provider(&call) == GW_GO_ON) {
-        if (call.provider->serve != NULL)
-            call.provider->serve(&call);
-        else
-            gw_proxy_forward(&call);
-    }
+             stage_targets(&call) == GW_GO_ON)
+        stage_forward(&call);
 
     finish_log(&call);
     gw_logger_submit(w->proc->logger, call.log);
 
-    gw_secret_free(call.secret);
+    reset_attempt(&call);
     gw_virtual_key_free(call.vk);
-    gw_provider_key_free(call.pk);
+    if (call.targets != NULL)
+        g_ptr_array_unref(call.targets);
     json_decref(call.json);
+    g_free(call.model);
     if (call.upstream_body != NULL)
         g_bytes_unref(call.upstream_body);
     if (call.response_log != NULL)
         g_string_free(call.response_log, TRUE);
-    g_free(call.upstream_request_id);
     g_free(call.path);
     g_free(call.path_query);
     gw_request_clear(&req);

@@ -33,10 +33,15 @@ typedef struct {
 } GwWorker;
 
 typedef struct {
-    gint64 prompt_tokens;      /* -1 = not reported */
-    gint64 completion_tokens;
+    gint64 prompt_tokens;      /* -1 = not reported; includes cached tokens */
+    gint64 completion_tokens;  /* includes reasoning tokens */
     gint64 total_tokens;
+    gint64 cached_tokens;      /* prompt tokens read from the provider's prompt cache */
+    gint64 reasoning_tokens;
 } GwUsage;
+#define GW_USAGE_UNKNOWN { -1, -1, -1, -1, -1 }
+
+struct GwXlateStream;
 
 typedef struct GwCall {
     GwWorker *worker;
@@ -45,16 +50,25 @@ typedef struct GwCall {
     gint64 start_us;           /* monotonic */
 
     GwVirtualKey *vk;          /* authenticated key, owned */
+    GPtrArray *targets;        /* GwTarget* of the key, owned */
+
+    /* The current attempt's target (reset for each fallback attempt): */
+    const GwTarget *target;    /* borrowed from targets */
     GwProviderKey *pk;         /* its provider key, owned */
     char *secret;              /* decrypted provider secret, wiped by gw_secret_free */
     const struct GwProvider *provider;
+    char *upstream_model;      /* model sent upstream (after the target's model map), or NULL */
+    gboolean xlate;            /* OpenAI chat request answered by an Anthropic target */
+    struct GwXlateStream *xs;  /* stream translation state while xlate streams, owned */
 
     char *path;                /* request path without query */
     char *path_query;          /* "/v1/…?…" validated */
     json_t *json;              /* parsed JSON body or NULL */
-    const char *model;         /* borrowed from json */
+    char *model;               /* the model the client asked for (owned copy), NULL if none */
+    gboolean client_include_usage; /* the client itself asked for stream usage */
     gboolean stream;           /* client asked for a stream */
     gboolean strip_usage_chunk;/* we added include_usage: hide the usage-only chunk */
+    gboolean json_changed;     /* json was modified for this attempt: re-serialise it upstream */
     GBytes *upstream_body;     /* what is sent upstream (the client's bytes unless changed) */
 
     GwUsage usage;
@@ -62,6 +76,11 @@ typedef struct GwCall {
     gboolean response_log_truncated;
     char *upstream_request_id;
 } GwCall;
+
+typedef enum {
+    GW_FWD_DONE,    /* a response was sent (or the client is gone) */
+    GW_FWD_RETRY,   /* nothing was sent; the failure may be retried on another target */
+} GwForward;
 
 /* Handles one accepted request completely (response written, log row queued). */
 void gw_pipeline_handle(GwWorker *w, FCGX_Request *fcgx);

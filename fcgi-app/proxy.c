@@ -19,6 +19,7 @@
 #include "netaddr.h"
 #include "providers/provider.h"
 #include "sse.h"
+#include "translate_anthropic.h"
 
 typedef enum {
     XFER_OK,
@@ -45,6 +46,7 @@ typedef struct {
     GString *pending;            /* SSE bytes not yet ending an event */
     GwSseParser *sse;
     gboolean drop_event;         /* set by the SSE callback for the event being parsed */
+    GString *xlate_out;          /* translated events of the event being parsed (xlate) */
     gboolean blocked_address;    /* opensocket refused a private address */
     XferAbort abort;
 } Xfer;
@@ -119,7 +121,13 @@ static void on_sse_event(const char *event, const char *data, size_t len, void *
     if (obj == NULL)
         return;
     call->provider->usage_from_event(event, obj, &call->usage);
-    if (call->strip_usage_chunk) {
+    if (call->xlate) {
+        GError *err = NULL;
+        if (gw_xlate_stream_event(call->xs, event, obj, x->xlate_out, &err) != GW_OK) {
+            g_debug("stream translation: %s", err->message);
+            g_error_free(err);
+        }
+    } else if (call->strip_usage_chunk) {
         json_t *choices = json_object_get(obj, "choices");
         if (json_is_array(choices) && json_array_size(choices) == 0 &&
             json_is_object(json_object_get(obj, "usage")))
@@ -174,7 +182,14 @@ static gboolean relay_sse(Xfer *x, const char *buf, size_t len)
             x->abort = XFER_BAD_STREAM;
             return FALSE;
         }
-        if (!x->drop_event) {
+        if (call->xlate) {
+            if (x->xlate_out->len > 0) {
+                gw_response_write(call->req, x->xlate_out->str, x->xlate_out->len);
+                gw_call_log_response(call, x->xlate_out->str, x->xlate_out->len);
+                g_string_truncate(x->xlate_out, 0);
+                wrote = TRUE;
+            }
+        } else if (!x->drop_event) {
             gw_response_write(call->req, ev, n);
             gw_call_log_response(call, ev, n);
             wrote = TRUE;
@@ -332,19 +347,48 @@ static void setup(CURL *c, GwCall *call, Xfer *x, const char *url, struct curl_s
 
 /* ---- finishing ---- */
 
+/* An Anthropic answer to a translated OpenAI request, re-shaped as OpenAI's (errors included). */
+static void finish_translated(Xfer *x, json_t *obj)
+{
+    GwCall *call = x->call;
+    json_t *out = NULL;
+    GError *err = NULL;
+    if (x->status >= 200 && x->status < 300) {
+        if (obj == NULL || gw_xlate_response_from_anthropic(obj, &out, &err) != GW_OK) {
+            g_clear_error(&err);
+            gw_call_fail(call, GW_E_UPSTREAM_BAD_RESPONSE,
+                         "The upstream provider's answer could not be translated");
+            return;
+        }
+    } else {
+        out = gw_xlate_error_from_anthropic(obj, x->status);
+    }
+    char *s = json_dumps(out, JSON_COMPACT);
+    json_decref(out);
+    start_client_response(x, "application/json");
+    gw_response_write(call->req, s, strlen(s));
+    gw_call_log_response(call, s, strlen(s));
+    free(s);
+}
+
 static void finish_buffered(Xfer *x)
 {
     GwCall *call = x->call;
-    const char *ct = x->content_type != NULL ? x->content_type : "application/octet-stream";
-    start_client_response(x, ct);
-    gw_response_write(call->req, x->buffer->data, x->buffer->len);
-    gw_call_log_response(call, (const char *)x->buffer->data, x->buffer->len);
+    json_t *obj = NULL;
     if (x->buffer->len > 0 && x->buffer->data[0] == '{') {
-        json_t *obj = json_loadb((const char *)x->buffer->data, x->buffer->len, 0, NULL);
+        obj = json_loadb((const char *)x->buffer->data, x->buffer->len, 0, NULL);
         if (obj != NULL)
             call->provider->usage_from_response(obj, &call->usage);
-        json_decref(obj);
     }
+    if (call->xlate) {
+        finish_translated(x, obj);
+    } else {
+        const char *ct = x->content_type != NULL ? x->content_type : "application/octet-stream";
+        start_client_response(x, ct);
+        gw_response_write(call->req, x->buffer->data, x->buffer->len);
+        gw_call_log_response(call, (const char *)x->buffer->data, x->buffer->len);
+    }
+    json_decref(obj);
 }
 
 /* The stream already started: tell the client in-band, as an SSE error event the OpenAI and
@@ -362,63 +406,90 @@ static void stream_error_event(GwCall *call, GwErrorKind kind, const char *messa
     call->log->error_message = g_strdup(message);
 }
 
-static void fail_transfer(Xfer *x, CURLcode rc, const char *errbuf)
+/* What a failed transfer means for the client. Returns FALSE for a client that went away (no
+ * error to send). */
+static gboolean classify_failure(const Xfer *x, CURLcode rc, GwErrorKind *kind, const char **msg,
+                                 gboolean *retryable)
 {
-    GwCall *call = x->call;
-    GwErrorKind kind;
-    const char *msg;
+    *retryable = FALSE;
     switch (x->abort) {
     case XFER_CLIENT_GONE:
+        return FALSE;
+    case XFER_FIRST_BYTE_TIMEOUT:
+        *kind = GW_E_UPSTREAM_TIMEOUT;
+        *msg = "The upstream provider did not answer in time";
+        *retryable = TRUE;
+        return TRUE;
+    case XFER_STALLED:
+        *kind = GW_E_UPSTREAM_TIMEOUT;
+        *msg = "The upstream provider stopped sending data";
+        *retryable = !x->started;
+        return TRUE;
+    case XFER_TOO_BIG:
+        *kind = GW_E_UPSTREAM_BAD_RESPONSE;
+        *msg = "The upstream provider's answer is larger than the gateway accepts";
+        return TRUE;
+    case XFER_BAD_STREAM:
+        *kind = GW_E_UPSTREAM_BAD_RESPONSE;
+        *msg = "The upstream provider sent a malformed event stream";
+        return TRUE;
+    case XFER_SHUTDOWN:
+        *kind = GW_E_UNAVAILABLE;
+        *msg = "The gateway is shutting down";
+        return TRUE;
+    case XFER_OK:
+    default:
+        break;
+    }
+    *retryable = !x->started;
+    if (x->blocked_address) {
+        *kind = GW_E_UPSTREAM_UNREACHABLE;
+        *msg = "The provider's address is private and private upstreams are not allowed";
+    } else if (rc == CURLE_OPERATION_TIMEDOUT) {
+        *kind = GW_E_UPSTREAM_TIMEOUT;
+        *msg = "The upstream provider did not answer in time";
+    } else {
+        *kind = GW_E_UPSTREAM_UNREACHABLE;
+        *msg = x->started ? "The connection to the upstream provider broke"
+                          : "Could not connect to the upstream provider";
+    }
+    return TRUE;
+}
+
+static GwForward fail_transfer(Xfer *x, CURLcode rc, const char *errbuf, gboolean may_retry,
+                               GwAttempt *att)
+{
+    GwCall *call = x->call;
+    GwErrorKind kind = GW_E_INTERNAL;
+    const char *msg = NULL;
+    gboolean retryable;
+    if (errbuf[0] != '\0')
+        g_debug("upstream transfer failed: %s", errbuf);
+    if (!classify_failure(x, rc, &kind, &msg, &retryable)) {
+        att->error_code = g_strdup("client_disconnected");
         call->log->error_code = g_strdup("client_disconnected");
         call->log->error_message = g_strdup("The client closed the connection; the upstream "
                                             "transfer was aborted");
         if (!call->req->headers_sent)
             call->log->status = 499;
-        return;
-    case XFER_FIRST_BYTE_TIMEOUT:
-        kind = GW_E_UPSTREAM_TIMEOUT;
-        msg = "The upstream provider did not answer in time";
-        break;
-    case XFER_STALLED:
-        kind = GW_E_UPSTREAM_TIMEOUT;
-        msg = "The upstream provider stopped sending data";
-        break;
-    case XFER_TOO_BIG:
-        kind = GW_E_UPSTREAM_BAD_RESPONSE;
-        msg = "The upstream provider's answer is larger than the gateway accepts";
-        break;
-    case XFER_BAD_STREAM:
-        kind = GW_E_UPSTREAM_BAD_RESPONSE;
-        msg = "The upstream provider sent a malformed event stream";
-        break;
-    case XFER_SHUTDOWN:
-        kind = GW_E_UNAVAILABLE;
-        msg = "The gateway is shutting down";
-        break;
-    case XFER_OK:
-    default:
-        if (x->blocked_address) {
-            kind = GW_E_UPSTREAM_UNREACHABLE;
-            msg = "The provider's address is private and private upstreams are not allowed";
-        } else if (rc == CURLE_OPERATION_TIMEDOUT) {
-            kind = GW_E_UPSTREAM_TIMEOUT;
-            msg = "The upstream provider did not answer in time";
-        } else {
-            kind = GW_E_UPSTREAM_UNREACHABLE;
-            msg = x->started ? "The connection to the upstream provider broke"
-                             : "Could not connect to the upstream provider";
-        }
-        break;
+        return GW_FWD_DONE;
     }
-    if (errbuf[0] != '\0')
-        g_debug("upstream transfer failed: %s", errbuf);
+    att->error_code = g_strdup(gw_error_code(kind));
+    if (may_retry && retryable && !call->req->headers_sent)
+        return GW_FWD_RETRY;
     if (call->req->headers_sent)
         stream_error_event(call, kind, msg);
     else
         gw_call_fail(call, kind, msg);
+    return GW_FWD_DONE;
 }
 
-void gw_proxy_forward(GwCall *call)
+static gboolean status_is_retryable(int status)
+{
+    return status == 429 || status >= 500;
+}
+
+GwForward gw_proxy_forward(GwCall *call, gboolean may_retry, GwAttempt *att)
 {
     GwWorker *w = call->worker;
     Xfer x = {
@@ -427,11 +498,14 @@ void gw_proxy_forward(GwCall *call)
         .resp_headers = g_ptr_array_new_with_free_func(header_free),
         .buffer = g_byte_array_new(),
         .pending = g_string_new(NULL),
+        .xlate_out = g_string_new(NULL),
         .last_peer_check_us = g_get_monotonic_time(),
     };
     x.sse = gw_sse_parser_new((size_t)MIN(x.conf->max_response_bytes, (gint64)G_MAXSIZE),
                               on_sse_event, &x);
-    char *url = call->provider->upstream_url(call->pk->base_url, call->path_query);
+    if (call->xlate && call->stream)
+        call->xs = gw_xlate_stream_new(call->client_include_usage);
+    char *url = call->provider->upstream_url(call);
     struct curl_slist *headers = build_headers(call);
     char errbuf[CURL_ERROR_SIZE] = "";
     CURL *c = w->curl;
@@ -440,6 +514,7 @@ void gw_proxy_forward(GwCall *call)
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 
     CURLcode rc = curl_easy_perform(c);
+    GwForward result = GW_FWD_DONE;
 
     if (rc == CURLE_OK && x.abort == XFER_OK) {
         if (!x.started) {
@@ -448,7 +523,10 @@ void gw_proxy_forward(GwCall *call)
             x.status = (int)code;
             call->log->ttfb_ms = (g_get_monotonic_time() - call->start_us) / 1000;
         }
-        if (x.is_sse) {
+        att->status = x.status;
+        if (!x.is_sse && may_retry && status_is_retryable(x.status)) {
+            result = GW_FWD_RETRY; /* nothing was sent: the next target may answer */
+        } else if (x.is_sse) {
             if (x.pending->len > 0 || gw_sse_parser_has_partial(x.sse))
                 stream_error_event(call, GW_E_UPSTREAM_BAD_RESPONSE,
                                    "The upstream stream ended in the middle of an event");
@@ -457,13 +535,14 @@ void gw_proxy_forward(GwCall *call)
         } else {
             finish_buffered(&x);
         }
-        if (call->req->client_gone && call->log->error_code == NULL) {
+        if (result == GW_FWD_DONE && call->req->client_gone && call->log->error_code == NULL) {
             call->log->error_code = g_strdup("client_disconnected");
             call->log->error_message = g_strdup("The client closed the connection before the "
                                                 "answer was delivered");
         }
     } else {
-        fail_transfer(&x, rc, errbuf);
+        att->status = x.status;
+        result = fail_transfer(&x, rc, errbuf, may_retry, att);
     }
 
     /* Leave nothing of this request (the credential header) on the reused handle. */
@@ -474,7 +553,9 @@ void gw_proxy_forward(GwCall *call)
     g_free(url);
     gw_sse_parser_free(x.sse);
     g_string_free(x.pending, TRUE);
+    g_string_free(x.xlate_out, TRUE);
     g_byte_array_unref(x.buffer);
     g_ptr_array_unref(x.resp_headers);
     g_free(x.content_type);
+    return result;
 }

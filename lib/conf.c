@@ -58,6 +58,8 @@ static const KeySpec keys[] = {
      DAY_MS},
     {"upstream", "timeout_ms", NULL, K_INT, offsetof(GwConf, request_timeout_ms), 1, DAY_MS},
     {"upstream", "low_speed_time_s", NULL, K_INT, offsetof(GwConf, low_speed_time_s), 1, 86400},
+    {"upstream", "max_attempts", NULL, K_INT, offsetof(GwConf, max_attempts), 1, 10},
+    {"upstream", "retry_backoff_ms", NULL, K_INT, offsetof(GwConf, retry_backoff_ms), 0, 60000},
     {"upstream", "allow_private", "ALEPHANT_ALLOW_PRIVATE_UPSTREAMS", K_BOOL,
      offsetof(GwConf, allow_private_upstreams), 0, 0},
 };
@@ -86,6 +88,8 @@ static void builder_init(Builder *b)
     c->allow_private_upstreams = FALSE;
     c->response_headers = TRUE;
     c->keepalive_interval_ms = 1000;
+    c->max_attempts = 3;
+    c->retry_backoff_ms = 200;
 }
 
 static void builder_clear(Builder *b)

@@ -10,6 +10,7 @@
 #define GW_SECRET_MAX 4096
 #define GW_MODEL_MAX 256
 #define GW_MOCK_SECRET "mock"
+#define GW_API_VERSION_MAX 32
 
 static const struct {
     const char *kind;
@@ -17,6 +18,10 @@ static const struct {
 } providers[] = {
     {"openai", "https://api.openai.com/v1"},
     {"anthropic", "https://api.anthropic.com"},
+    /* Azure has no default: every resource has its own endpoint (https://NAME.openai.azure.com). */
+    {"azure", NULL},
+    /* Gemini's OpenAI-compatible endpoint, so requests pass through unchanged. */
+    {"gemini", "https://generativelanguage.googleapis.com/v1beta/openai"},
     {"openai-compatible", NULL},
     {"mock", NULL},
 };
@@ -83,21 +88,56 @@ static GwStatus seal_secret(GwOps *ops, const char *secret, GBytes **blob, char 
     return GW_OK;
 }
 
+/* Azure's api-version goes into the upstream query string: a short token such as "2024-10-21"
+ * or "2025-04-01-preview", never anything that could add parameters. */
+static GwStatus check_api_version(const char *provider, const char *api_version, GError **err)
+{
+    gboolean azure = strcmp(provider, "azure") == 0;
+    if (api_version == NULL)
+        return azure ? gw_fail(err, GW_EINVAL,
+                               "an API version is required for azure provider keys "
+                               "(e.g. 2024-10-21)")
+                     : GW_OK;
+    if (!azure)
+        return gw_fail(err, GW_EINVAL, "only azure provider keys take an API version");
+    size_t n = strlen(api_version);
+    gboolean ok = n >= 1 && n <= GW_API_VERSION_MAX;
+    for (size_t i = 0; ok && i < n; i++) {
+        char c = api_version[i];
+        ok = g_ascii_isdigit(c) || (c >= 'a' && c <= 'z') || c == '.' || c == '-';
+    }
+    if (!ok)
+        return gw_fail(err, GW_EINVAL,
+                       "invalid API version: use 1-%d characters from 0-9 a-z . - "
+                       "(e.g. 2024-10-21)",
+                       GW_API_VERSION_MAX);
+    return GW_OK;
+}
+
 GwStatus gw_ops_provider_key_add(GwOps *ops, const char *name, const char *provider,
-                                 const char *base_url, const char *secret, GError **err)
+                                 const char *base_url, const char *api_version,
+                                 const char *secret, GError **err)
 {
     GwStatus gs = check_name("provider key", name, err);
     if (gs != GW_OK)
         return gs;
     if (!gw_provider_kind_is_known(provider))
         return gw_fail(err, GW_EINVAL,
-                       "unknown provider: use openai, anthropic, openai-compatible or mock");
+                       "unknown provider: use openai, anthropic, azure, gemini, "
+                       "openai-compatible or mock");
     gboolean has_url = base_url != NULL && *base_url != '\0';
     if (strcmp(provider, "mock") == 0 && has_url)
         return gw_fail(err, GW_EINVAL, "the mock provider takes no base URL");
+    if (!has_url && strcmp(provider, "azure") == 0)
+        return gw_fail(err, GW_EINVAL,
+                       "a base URL is required for azure provider keys: the resource endpoint, "
+                       "e.g. https://NAME.openai.azure.com");
     if (!has_url && gw_provider_default_base_url(provider) == NULL &&
         strcmp(provider, "mock") != 0)
         return gw_fail(err, GW_EINVAL, "a base URL is required for %s provider keys", provider);
+    gs = check_api_version(provider, api_version, err);
+    if (gs != GW_OK)
+        return gs;
 
     const char *use_secret = NULL;
     gs = check_secret(provider, secret, &use_secret, err);
@@ -116,7 +156,8 @@ GwStatus gw_ops_provider_key_add(GwOps *ops, const char *name, const char *provi
     char *hint = NULL;
     gs = seal_secret(ops, use_secret, &blob, &hint, err);
     if (gs == GW_OK)
-        gs = gw_store_provider_key_add(ops->store, name, provider, url, blob, hint, NULL, err);
+        gs = gw_store_provider_key_add(ops->store, name, provider, url, api_version, blob, hint,
+                                       NULL, err);
     if (blob != NULL)
         g_bytes_unref(blob);
     g_free(hint);

@@ -123,7 +123,23 @@ typedef struct {
     gint64 cost_nanos;           /* USD × 1e9, -1 = unknown (then cost_flag says why) */
     char *cost_flag;             /* "unknown_model", "no_usage", NULL when cost is known */
     GPtrArray *attempts;         /* GwAttempt*, upstream attempts in order (owned, may be empty) */
+    /* tracking headers (0003) */
+    char *session_id, *session_path, *session_name;
+    char *country;               /* alpha-2 or NULL */
+    char *referer;
+    char *forwarded_ip;          /* policy IP (leftmost x-forwarded-for), NULL = none */
+    char *ratelimit_ip;          /* rate-limit IP (trusted-proxy rule) */
+    gboolean request_omitted;    /* alephant-omit-request: request_body is NULL */
+    gboolean response_omitted;   /* alephant-omit-response: response_body is NULL */
+    char *prompt_id;             /* alephant-prompt-id applied, NULL = none */
+    int prompt_version;          /* 0 = none */
+    GPtrArray *properties;       /* GwLogProperty*, owned, may be empty */
 } GwLogRow;
+
+typedef struct {
+    char *name;                  /* lower-case, without the alephant-property- prefix */
+    char *value;
+} GwLogProperty;
 
 /* One upstream attempt of a request (fallback/retry), stored in request_attempts. */
 typedef struct {
@@ -143,6 +159,32 @@ void gw_log_row_free(GwLogRow *row);
 
 /* Inserts rows (and their attempts) in one transaction (all or none). */
 GwStatus gw_store_log_insert(GwStore *st, GwLogRow **rows, guint n, GError **err);
+/* Filters for log listing; NULL/0 fields do not filter. */
+typedef struct {
+    int limit;                   /* 1..1000 */
+    gint64 before_id;            /* keyset cursor: rows with id < before_id (0 = newest) */
+    const char *session_id;
+    const char *property_name;   /* with property_value: rows having that property */
+    const char *property_value;  /* NULL = any value */
+} GwLogQuery;
+/* Like gw_store_log_list_json, filtered (newest first by id). Each row also has "id" (the keyset
+ * cursor) and "properties": {name: value}. */
+GwStatus gw_store_log_query_json(GwStore *st, const GwLogQuery *q, json_t **out, GError **err);
+
+/* Sessions, newest activity first: [{session_id, name, requests, cost_nanos, prompt_tokens,
+ * completion_tokens, total_tokens, first_at, last_at, duration_ms, paths: [{path, requests}]}] */
+GwStatus gw_store_sessions_json(GwStore *st, int limit, json_t **out, GError **err);
+
+/* ---- prompt templates ---- */
+/* Adds a new version of prompt name (creating the prompt); *version_out gets its number. */
+GwStatus gw_store_prompt_add(GwStore *st, const char *name, const char *template_json,
+                             int *version_out, GError **err);
+/* The newest version (version 0) or a given one; *template_out (caller frees) is the JSON text. */
+GwStatus gw_store_prompt_get(GwStore *st, const char *name, int version, char **template_out,
+                             int *version_out, GError **err);       /* GW_ENOTFOUND */
+/* [{name, versions, latest_version, created_at, updated_at}] */
+GwStatus gw_store_prompt_list_json(GwStore *st, json_t **out, GError **err);
+
 /* Newest first, at most limit rows, as a JSON array of objects (one key per GwLogRow field, plus
  * virtual_key, agent, department and provider_key names, and "attempts": an array of objects with
  * the GwAttempt fields and provider_key name); *out is a new reference. */

@@ -8,9 +8,11 @@
 
 #define GW_ANTHROPIC_DEFAULT_VERSION "2023-06-01"
 
-static char *anthropic_url(const char *base_url, const char *path_query)
+static char *anthropic_url(const GwCall *call)
 {
-    return g_strconcat(base_url, path_query, NULL);
+    /* A translated OpenAI chat request goes to the Messages API. */
+    return g_strconcat(gw_provider_base_url(call), call->xlate ? "/v1/messages" : call->path_query,
+                       NULL);
 }
 
 static struct curl_slist *anthropic_add_auth(struct curl_slist *list, const GwCall *call)
@@ -31,11 +33,20 @@ static void take_int(json_t *obj, const char *key, gint64 *out)
         *out = json_integer_value(v);
 }
 
+/* Anthropic's input_tokens exclude prompt-cache reads and writes; the gateway's prompt count
+ * includes them (as OpenAI's does), with cache reads also reported as cached tokens. */
 static void usage_obj(json_t *usage, GwUsage *u)
 {
     if (!json_is_object(usage))
         return;
-    take_int(usage, "input_tokens", &u->prompt_tokens);
+    gint64 input = -1, cache_read = -1, cache_write = -1;
+    take_int(usage, "input_tokens", &input);
+    take_int(usage, "cache_read_input_tokens", &cache_read);
+    take_int(usage, "cache_creation_input_tokens", &cache_write);
+    if (input >= 0)
+        u->prompt_tokens = input + MAX(cache_read, 0) + MAX(cache_write, 0);
+    if (cache_read >= 0)
+        u->cached_tokens = cache_read;
     take_int(usage, "output_tokens", &u->completion_tokens);
     if (u->prompt_tokens >= 0 && u->completion_tokens >= 0)
         u->total_tokens = u->prompt_tokens + u->completion_tokens;
@@ -59,6 +70,7 @@ static void anthropic_usage_event(const char *event, json_t *data, GwUsage *u)
 
 const GwProvider gw_provider_anthropic = {
     .kind = "anthropic",
+    .default_base_url = "https://api.anthropic.com",
     .upstream_url = anthropic_url,
     .add_auth = anthropic_add_auth,
     .usage_from_response = anthropic_usage,

@@ -135,10 +135,9 @@ static void mock_serve(GwCall *call)
     }
 }
 
-static char *mock_url(const char *base_url, const char *path_query)
+static char *mock_url(const GwCall *call)
 {
-    (void)base_url;
-    return g_strconcat("mock:", path_query, NULL);
+    return g_strconcat("mock:", call->path_query, NULL);
 }
 
 static struct curl_slist *mock_add_auth(struct curl_slist *list, const GwCall *call)

@@ -1,6 +1,7 @@
 /* openai.c — OpenAI and any OpenAI-compatible server (Gemini's OpenAI endpoint, Mistral, Groq,
  * DeepSeek, Together, OpenRouter, vLLM, Ollama): Bearer auth, base URL ending in /v1, usage in
- * "usage" of answers and of the final stream chunk. */
+ * "usage" of answers and of the final stream chunk. The body is re-serialised by the pipeline when
+ * prepare() changes it. */
 #include "config.h"
 #include "providers/provider.h"
 
@@ -22,7 +23,7 @@ static void take_int(json_t *obj, const char *key, gint64 *out)
         *out = json_integer_value(v);
 }
 
-static void openai_usage(json_t *body, GwUsage *u)
+void gw_openai_usage_from_response(json_t *body, GwUsage *u)
 {
     json_t *usage = json_object_get(body, "usage");
     if (!json_is_object(usage))
@@ -33,22 +34,28 @@ static void openai_usage(json_t *body, GwUsage *u)
     take_int(usage, "completion_tokens", &u->completion_tokens);
     take_int(usage, "output_tokens", &u->completion_tokens);
     take_int(usage, "total_tokens", &u->total_tokens);
+    take_int(json_object_get(usage, "prompt_tokens_details"), "cached_tokens", &u->cached_tokens);
+    take_int(json_object_get(usage, "input_tokens_details"), "cached_tokens", &u->cached_tokens);
+    take_int(json_object_get(usage, "completion_tokens_details"), "reasoning_tokens",
+             &u->reasoning_tokens);
+    take_int(json_object_get(usage, "output_tokens_details"), "reasoning_tokens",
+             &u->reasoning_tokens);
 }
 
-static void openai_usage_event(const char *event, json_t *data, GwUsage *u)
+void gw_openai_usage_from_event(const char *event, json_t *data, GwUsage *u)
 {
     (void)event;
-    openai_usage(data, u);
+    gw_openai_usage_from_response(data, u);
     /* /v1/responses streams carry usage inside response.completed's "response". */
     json_t *resp = json_object_get(data, "response");
     if (json_is_object(resp))
-        openai_usage(resp, u);
+        gw_openai_usage_from_response(resp, u);
 }
 
 /* Streaming chat/completions report usage only when asked: ask on the client's behalf, and hide
  * the extra usage-only chunk from a client that did not ask, so accounting is exact and the
  * client sees what it would have seen without the gateway. */
-static void openai_prepare(GwCall *call)
+void gw_openai_prepare(GwCall *call)
 {
     if (!call->stream || call->json == NULL)
         return;
@@ -64,32 +71,36 @@ static void openai_prepare(GwCall *call)
         json_object_set_new(call->json, "stream_options", opts);
     }
     json_object_set_new(opts, "include_usage", json_true());
-    char *s = json_dumps(call->json, JSON_COMPACT);
-    g_bytes_unref(call->upstream_body);
-    call->upstream_body = g_bytes_new_take(g_strdup(s), strlen(s));
-    free(s);
     call->strip_usage_chunk = TRUE;
-}
-
-static char *openai_url(const char *base_url, const char *path_query)
-{
-    return gw_provider_url_strip_v1(base_url, path_query);
+    call->json_changed = TRUE;
 }
 
 const GwProvider gw_provider_openai = {
     .kind = "openai",
-    .upstream_url = openai_url,
+    .default_base_url = "https://api.openai.com/v1",
+    .upstream_url = gw_provider_url_strip_v1,
     .add_auth = openai_add_auth,
-    .usage_from_response = openai_usage,
-    .usage_from_event = openai_usage_event,
-    .prepare = openai_prepare,
+    .usage_from_response = gw_openai_usage_from_response,
+    .usage_from_event = gw_openai_usage_from_event,
+    .prepare = gw_openai_prepare,
 };
 
 const GwProvider gw_provider_openai_compatible = {
     .kind = "openai-compatible",
-    .upstream_url = openai_url,
+    .upstream_url = gw_provider_url_strip_v1,
     .add_auth = openai_add_auth,
-    .usage_from_response = openai_usage,
-    .usage_from_event = openai_usage_event,
-    .prepare = openai_prepare,
+    .usage_from_response = gw_openai_usage_from_response,
+    .usage_from_event = gw_openai_usage_from_event,
+    .prepare = gw_openai_prepare,
+};
+
+/* Google Gemini through its OpenAI-compatible endpoint (Bearer API key). */
+const GwProvider gw_provider_gemini = {
+    .kind = "gemini",
+    .default_base_url = "https://generativelanguage.googleapis.com/v1beta/openai",
+    .upstream_url = gw_provider_url_strip_v1,
+    .add_auth = openai_add_auth,
+    .usage_from_response = gw_openai_usage_from_response,
+    .usage_from_event = gw_openai_usage_from_event,
+    .prepare = gw_openai_prepare,
 };

@@ -5,7 +5,8 @@
 #include <string.h>
 
 static const GwProvider *const all[] = {
-    &gw_provider_openai, &gw_provider_openai_compatible, &gw_provider_anthropic, &gw_provider_mock,
+    &gw_provider_openai, &gw_provider_openai_compatible, &gw_provider_anthropic,
+    &gw_provider_azure,  &gw_provider_gemini,            &gw_provider_mock,
 };
 
 const GwProvider *gw_provider_lookup(const char *kind)
@@ -16,10 +17,17 @@ const GwProvider *gw_provider_lookup(const char *kind)
     return NULL;
 }
 
-char *gw_provider_url_strip_v1(const char *base_url, const char *path_query)
+const char *gw_provider_base_url(const GwCall *call)
 {
-    const char *rest = path_query;
+    if (call->pk->base_url != NULL && call->pk->base_url[0] != '\0')
+        return call->pk->base_url;
+    return call->provider->default_base_url != NULL ? call->provider->default_base_url : "";
+}
+
+char *gw_provider_url_strip_v1(const GwCall *call)
+{
+    const char *rest = call->path_query;
     if (g_str_has_prefix(rest, "/v1/") || g_str_has_prefix(rest, "/v1?") || strcmp(rest, "/v1") == 0)
         rest += 3;
-    return g_strconcat(base_url, rest, NULL);
+    return g_strconcat(gw_provider_base_url(call), rest, NULL);
 }

@@ -5,11 +5,16 @@
 #include <string.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <gio/gio.h>
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "crypto.h"
 #include "ops.h"
 #include "store.h"
+
+/* The embedded schema (lib/schema-resources.c), to build a version-1 database by hand. */
+extern GResource *gw_schema_get_resource(void);
 
 typedef struct {
     char *dir;
@@ -52,8 +57,8 @@ static void add_pk(Fixture *f, const char *name, gint64 *id_out)
 {
     GError *err = NULL;
     GBytes *b = fake_secret("encrypted-bytes");
-    g_assert_cmpint(gw_store_provider_key_add(f->st, name, "openai", NULL, b, "\u2026abcd", id_out,
-                                              &err),
+    g_assert_cmpint(gw_store_provider_key_add(f->st, name, "openai", NULL, NULL, b, "\u2026abcd",
+                                              id_out, &err),
                     ==, GW_OK);
     g_assert_no_error(err);
     g_bytes_unref(b);
@@ -159,6 +164,7 @@ static void test_provider_keys(Fixture *f, gconstpointer data G_GNUC_UNUSED)
     g_assert_cmpstr(pk->provider, ==, "openai");
     g_assert_null(pk->base_url);
     g_assert_cmpstr(pk->secret_hint, ==, "\u2026abcd");
+    g_assert_null(pk->api_version);
     gsize n = 0;
     const char *blob = g_bytes_get_data(pk->secret_enc, &n);
     g_assert_cmpmem(blob, n, "encrypted-bytes", strlen("encrypted-bytes"));
@@ -175,7 +181,7 @@ static void test_provider_keys(Fixture *f, gconstpointer data G_GNUC_UNUSED)
     static const guint8 bin[] = {0, 1, 2, 0, 255};
     GBytes *b = g_bytes_new_static(bin, sizeof bin);
     g_assert_cmpint(gw_store_provider_key_add(f->st, "compat", "openai-compatible",
-                                              "http://127.0.0.1:9/v1", b, NULL, NULL, &err),
+                                              "http://127.0.0.1:9/v1", NULL, b, NULL, NULL, &err),
                     ==, GW_OK);
     g_bytes_unref(b);
 
@@ -221,16 +227,29 @@ static void test_provider_key_duplicate(Fixture *f, gconstpointer data G_GNUC_UN
     GError *err = NULL;
     add_pk(f, "dup", NULL);
     GBytes *b = fake_secret("x");
-    g_assert_cmpint(gw_store_provider_key_add(f->st, "dup", "anthropic", NULL, b, NULL, NULL, &err),
-                    ==, GW_EEXISTS);
+    g_assert_cmpint(
+        gw_store_provider_key_add(f->st, "dup", "anthropic", NULL, NULL, b, NULL, NULL, &err), ==,
+        GW_EEXISTS);
     g_assert_error(err, GW_ERROR, GW_EEXISTS);
     g_assert_nonnull(strstr(err->message, "dup"));
     g_clear_error(&err);
-    /* The CHECK constraint backs up the ops layer's provider validation. */
-    g_assert_cmpint(
-        gw_store_provider_key_add(f->st, "bad-kind", "azure", NULL, b, NULL, NULL, &err), ==,
-        GW_EINVAL);
-    g_clear_error(&err);
+    /* Kinds are validated by ops.c only (no CHECK since 0002), so new kinds need no migration;
+     * the api_version round-trips. */
+    g_assert_cmpint(gw_store_provider_key_add(f->st, "az", "azure", "https://x.openai.azure.com",
+                                              "2024-10-21", b, NULL, NULL, &err),
+                    ==, GW_OK);
+    g_assert_no_error(err);
+    GwProviderKey *pk = NULL;
+    g_assert_cmpint(gw_store_provider_key_get(f->st, "az", &pk, &err), ==, GW_OK);
+    g_assert_cmpstr(pk->provider, ==, "azure");
+    g_assert_cmpstr(pk->api_version, ==, "2024-10-21");
+    gw_provider_key_free(pk);
+    GPtrArray *list = NULL;
+    g_assert_cmpint(gw_store_provider_key_list(f->st, &list, &err), ==, GW_OK);
+    g_assert_cmpuint(list->len, ==, 2);
+    g_assert_cmpstr(((GwProviderKey *)g_ptr_array_index(list, 0))->api_version, ==, "2024-10-21");
+    g_assert_null(((GwProviderKey *)g_ptr_array_index(list, 1))->api_version);
+    g_ptr_array_unref(list);
     g_bytes_unref(b);
 }
 
@@ -524,7 +543,8 @@ static void test_logs(Fixture *f, gconstpointer data G_GNUC_UNUSED)
     g_assert_cmpstr(json_string_value(json_object_get(r0, "response_body")), ==,
                     "data: caf\xef\xbf\xbd");
     g_assert_cmpstr(json_string_value(json_object_get(r0, "upstream_request_id")), ==, "req_1");
-    g_assert_cmpint(json_object_size(r0), ==, 31);
+    /* 36 columns and names, cost_usd, attempts */
+    g_assert_cmpint(json_object_size(r0), ==, 38);
 
     /* the sparse row: NULL tokens and ids are JSON null, booleans false */
     g_assert_true(json_is_null(json_object_get(r1, "prompt_tokens")));
@@ -537,7 +557,7 @@ static void test_logs(Fixture *f, gconstpointer data G_GNUC_UNUSED)
     g_assert_true(json_is_false(json_object_get(r1, "stream")));
     g_assert_cmpint(json_integer_value(json_object_get(r1, "status")), ==, 401);
     g_assert_cmpstr(json_string_value(json_object_get(r1, "error_code")), ==, "invalid_api_key");
-    g_assert_cmpint(json_object_size(r1), ==, 31);
+    g_assert_cmpint(json_object_size(r1), ==, 38);
     json_decref(arr);
 
     arr = list_logs(f, 1);
@@ -584,6 +604,514 @@ static void test_logs_batch_atomic(Fixture *f, gconstpointer data G_GNUC_UNUSED)
     json_decref(arr);
 }
 
+/* ---- routing targets ---- */
+
+static GPtrArray *targets_of(Fixture *f, gint64 vk_id)
+{
+    GError *err = NULL;
+    GPtrArray *t = NULL;
+    g_assert_cmpint(gw_store_vk_targets(f->st, vk_id, &t, &err), ==, GW_OK);
+    g_assert_no_error(err);
+    return t;
+}
+
+static const GwTarget *target_at(GPtrArray *t, guint i)
+{
+    g_assert_cmpuint(i, <, t->len);
+    return g_ptr_array_index(t, i);
+}
+
+static void test_targets(Fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+    GError *err = NULL;
+    gint64 pk1 = 0, pk2 = 0, pk3 = 0;
+    add_pk(f, "pk1", &pk1);
+    add_pk(f, "pk2", &pk2);
+    add_pk(f, "pk3", &pk3);
+    gint64 vk = add_vk(f, "app", "h", "pk1", NULL, NULL, NULL);
+
+    /* vk_create made the key's provider key its only target */
+    GPtrArray *t = targets_of(f, vk);
+    g_assert_cmpuint(t->len, ==, 1);
+    g_assert_cmpint(target_at(t, 0)->provider_key_id, ==, pk1);
+    g_assert_cmpstr(target_at(t, 0)->provider_key_name, ==, "pk1");
+    g_assert_cmpstr(target_at(t, 0)->provider, ==, "openai");
+    g_assert_cmpint(target_at(t, 0)->priority, ==, 0);
+    g_assert_cmpint(target_at(t, 0)->weight, ==, 1);
+    g_assert_null(target_at(t, 0)->model_map);
+    g_ptr_array_unref(t);
+
+    /* add two more; order is priority, then id (insertion) */
+    g_assert_cmpint(gw_store_vk_target_set(f->st, "app", "pk2", -1, 0,
+                                           "{\"gpt-4o\": \"gpt-4o-mini\", \"a\\\"b\": \"c\"}",
+                                           &err),
+                    ==, GW_OK);
+    g_assert_no_error(err);
+    g_assert_cmpint(gw_store_vk_target_set(f->st, "app", "pk3", 0, 1000, NULL, &err), ==, GW_OK);
+    t = targets_of(f, vk);
+    g_assert_cmpuint(t->len, ==, 3);
+    g_assert_cmpstr(target_at(t, 0)->provider_key_name, ==, "pk2");
+    g_assert_cmpint(target_at(t, 0)->priority, ==, -1);
+    g_assert_cmpint(target_at(t, 0)->weight, ==, 0);
+    const json_t *map = target_at(t, 0)->model_map;
+    g_assert_true(json_is_object(map));
+    g_assert_cmpuint(json_object_size(map), ==, 2);
+    g_assert_cmpstr(json_string_value(json_object_get(map, "gpt-4o")), ==, "gpt-4o-mini");
+    g_assert_cmpstr(json_string_value(json_object_get(map, "a\"b")), ==, "c");
+    g_assert_cmpstr(target_at(t, 1)->provider_key_name, ==, "pk1");
+    g_assert_cmpstr(target_at(t, 2)->provider_key_name, ==, "pk3");
+    g_assert_cmpint(target_at(t, 2)->weight, ==, 1000);
+    g_ptr_array_unref(t);
+
+    /* set again = update in place (no second row); an empty map is no map */
+    g_assert_cmpint(gw_store_vk_target_set(f->st, "app", "pk2", 5, 7, "{}", &err), ==, GW_OK);
+    t = targets_of(f, vk);
+    g_assert_cmpuint(t->len, ==, 3);
+    g_assert_cmpstr(target_at(t, 2)->provider_key_name, ==, "pk2");
+    g_assert_cmpint(target_at(t, 2)->priority, ==, 5);
+    g_assert_cmpint(target_at(t, 2)->weight, ==, 7);
+    g_assert_null(target_at(t, 2)->model_map);
+    g_ptr_array_unref(t);
+
+    /* refused input changes nothing */
+    static const char *const bad_maps[] = {
+        "[]", "\"gpt-4o\"", "{\"a\": 1}", "{\"a\": null}", "{\"a\": \"\"}", "{\"\": \"b\"}",
+        "{\"a\": \"b\", \"a\": \"c\"}", "{\"a\": \"b\"", "", "null", "{\"a\": {\"b\": \"c\"}}",
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(bad_maps); i++) {
+        g_assert_cmpint(gw_store_vk_target_set(f->st, "app", "pk2", 0, 1, bad_maps[i], &err), ==,
+                        GW_EINVAL);
+        g_assert_error(err, GW_ERROR, GW_EINVAL);
+        g_clear_error(&err);
+    }
+    g_assert_cmpint(gw_store_vk_target_set(f->st, "app", "pk2", 0, -1, NULL, &err), ==,
+                    GW_EINVAL);
+    g_clear_error(&err);
+    g_assert_cmpint(gw_store_vk_target_set(f->st, "app", "pk2", 0, 1001, NULL, &err), ==,
+                    GW_EINVAL);
+    g_clear_error(&err);
+    g_assert_cmpint(gw_store_vk_target_set(f->st, "nope", "pk2", 0, 1, NULL, &err), ==,
+                    GW_ENOTFOUND);
+    g_assert_nonnull(strstr(err->message, "virtual key"));
+    g_clear_error(&err);
+    g_assert_cmpint(gw_store_vk_target_set(f->st, "app", "nope", 0, 1, NULL, &err), ==,
+                    GW_ENOTFOUND);
+    g_assert_nonnull(strstr(err->message, "provider key"));
+    g_clear_error(&err);
+    t = targets_of(f, vk);
+    g_assert_cmpuint(t->len, ==, 3);
+    g_assert_cmpint(target_at(t, 2)->priority, ==, 5);
+    g_ptr_array_unref(t);
+
+    /* remove; the last one is refused */
+    g_assert_cmpint(gw_store_vk_target_remove(f->st, "app", "pk1", &err), ==, GW_OK);
+    g_assert_no_error(err);
+    g_assert_cmpint(gw_store_vk_target_remove(f->st, "app", "pk1", &err), ==, GW_ENOTFOUND);
+    g_clear_error(&err);
+    g_assert_cmpint(gw_store_vk_target_remove(f->st, "nope", "pk1", &err), ==, GW_ENOTFOUND);
+    g_clear_error(&err);
+    g_assert_cmpint(gw_store_vk_target_remove(f->st, "app", "pk3", &err), ==, GW_OK);
+    g_assert_cmpint(gw_store_vk_target_remove(f->st, "app", "pk2", &err), ==, GW_EINUSE);
+    g_assert_error(err, GW_ERROR, GW_EINUSE);
+    g_assert_nonnull(strstr(err->message, "last"));
+    g_clear_error(&err);
+    t = targets_of(f, vk);
+    g_assert_cmpuint(t->len, ==, 1);
+    g_assert_cmpstr(target_at(t, 0)->provider_key_name, ==, "pk2");
+    g_ptr_array_unref(t);
+
+    /* an unknown key id has no targets */
+    t = targets_of(f, 12345);
+    g_assert_cmpuint(t->len, ==, 0);
+    g_ptr_array_unref(t);
+}
+
+static void test_provider_key_delete_target(Fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+    GError *err = NULL;
+    add_pk(f, "main", NULL);
+    add_pk(f, "backup", NULL);
+    add_vk(f, "app", "h", "main", NULL, NULL, NULL);
+    g_assert_cmpint(gw_store_vk_target_set(f->st, "app", "backup", 1, 1, NULL, &err), ==, GW_OK);
+
+    /* A target counts as a reference in the list as well. */
+    GPtrArray *list = NULL;
+    g_assert_cmpint(gw_store_provider_key_list(f->st, &list, &err), ==, GW_OK);
+    g_assert_cmpstr(((GwProviderKey *)g_ptr_array_index(list, 0))->name, ==, "backup");
+    g_assert_cmpint(((GwProviderKey *)g_ptr_array_index(list, 0))->vk_count, ==, 1);
+    g_ptr_array_unref(list);
+
+    g_assert_cmpint(gw_store_provider_key_delete(f->st, "backup", &err), ==, GW_EINUSE);
+    g_assert_error(err, GW_ERROR, GW_EINUSE);
+    g_assert_nonnull(strstr(err->message, "routing target of 1 virtual key"));
+    g_clear_error(&err);
+
+    g_assert_cmpint(gw_store_vk_target_remove(f->st, "app", "backup", &err), ==, GW_OK);
+    g_assert_cmpint(gw_store_provider_key_delete(f->st, "backup", &err), ==, GW_OK);
+    g_assert_no_error(err);
+}
+
+/* ---- prices ---- */
+
+static void find_price(Fixture *f, const char *model, gint64 at, const char *want_model,
+                       gint64 want_input)
+{
+    GError *err = NULL;
+    GwPrice p = {0};
+    GwStatus gs = gw_store_price_find(f->st, model, at, &p, &err);
+    if (want_model == NULL) {
+        g_assert_cmpint(gs, ==, GW_ENOTFOUND);
+        g_assert_error(err, GW_ERROR, GW_ENOTFOUND);
+        g_clear_error(&err);
+        g_assert_null(p.model);
+        return;
+    }
+    g_assert_no_error(err);
+    g_assert_cmpint(gs, ==, GW_OK);
+    g_assert_cmpstr(p.model, ==, want_model);
+    g_assert_cmpint(p.input_per_mtok, ==, want_input);
+    gw_price_clear(&p);
+    g_assert_null(p.model);
+}
+
+static void set_price(Fixture *f, const char *model, gint64 input, gint64 cached, gint64 from)
+{
+    GError *err = NULL;
+    GwPrice p = {
+        .provider = (char *)"acme",
+        .model = (char *)model,
+        .input_per_mtok = input,
+        .output_per_mtok = input * 2,
+        .cached_input_per_mtok = cached,
+        .effective_from = from,
+    };
+    g_assert_cmpint(gw_store_price_set(f->st, &p, &err), ==, GW_OK);
+    g_assert_no_error(err);
+}
+
+static void test_prices(Fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+    GError *err = NULL;
+    const gint64 now = g_get_real_time() / 1000;
+
+    /* the seed: exact, dated variant, longest prefix wins over a shorter one */
+    find_price(f, "gpt-4o-mini", now, "gpt-4o-mini", 150000000);
+    find_price(f, "gpt-4o-mini-2024-07-18", now, "gpt-4o-mini", 150000000);
+    find_price(f, "gpt-4o-2024-08-06", now, "gpt-4o", 2500000000);
+    find_price(f, "gpt-4o", now, "gpt-4o", 2500000000);
+    find_price(f, "claude-3-5-haiku-20241022", now, "claude-3-5-haiku", 800000000);
+    find_price(f, "claude-3-5-haiku-latest", now, "claude-3-5-haiku", 800000000);
+    /* a prefix only counts up to a '-' boundary */
+    find_price(f, "gpt-4omini", now, NULL, 0);
+    find_price(f, "gpt-4", now, NULL, 0);
+    find_price(f, "gpt-4o-", now, "gpt-4o", 2500000000);
+    find_price(f, "no-such-model", now, NULL, 0);
+    find_price(f, "", now, NULL, 0);
+    /* before the seed's date nothing is in force */
+    find_price(f, "gpt-4o-mini", 1754006400000 - 1, NULL, 0);
+    find_price(f, "gpt-4o-mini", 1754006400000, "gpt-4o-mini", 150000000);
+
+    /* effective dates: the older row applies until the newer one's date */
+    set_price(f, "acme-1", 100, -1, 1000);
+    set_price(f, "acme-1", 200, 50, 2000);
+    find_price(f, "acme-1", 999, NULL, 0);
+    find_price(f, "acme-1", 1000, "acme-1", 100);
+    find_price(f, "acme-1", 1999, "acme-1", 100);
+    find_price(f, "acme-1", 2000, "acme-1", 200);
+    find_price(f, "acme-1-2025-01-01", 5000, "acme-1", 200);
+    /* a longer model's row not yet in force falls back to its base model's */
+    set_price(f, "acme-1-turbo", 300, -1, 3000);
+    find_price(f, "acme-1-turbo", 2500, "acme-1", 200);
+    find_price(f, "acme-1-turbo-v2", 3000, "acme-1-turbo", 300);
+
+    /* cached price: NULL reads back as -1 */
+    GwPrice p = {0};
+    g_assert_cmpint(gw_store_price_find(f->st, "acme-1", 1500, &p, &err), ==, GW_OK);
+    g_assert_cmpint(p.cached_input_per_mtok, ==, -1);
+    g_assert_cmpint(p.output_per_mtok, ==, 200);
+    g_assert_cmpint(p.effective_from, ==, 1000);
+    g_assert_cmpstr(p.provider, ==, "acme");
+    gw_price_clear(&p);
+    g_assert_cmpint(gw_store_price_find(f->st, "acme-1", 2000, &p, &err), ==, GW_OK);
+    g_assert_cmpint(p.cached_input_per_mtok, ==, 50);
+    gw_price_clear(&p);
+
+    /* '%' and '_' are literal characters, never wildcards */
+    set_price(f, "my_m%", 7, -1, 0);
+    find_price(f, "my_m%", 10, "my_m%", 7);
+    find_price(f, "my_m%-2024", 10, "my_m%", 7);
+    find_price(f, "myXmYZ", 10, NULL, 0);
+    find_price(f, "myXmY-2024", 10, NULL, 0);
+    find_price(f, "my_m", 10, NULL, 0);
+    set_price(f, "a_b", 9, -1, 0);
+    find_price(f, "aXb", 10, NULL, 0);
+    find_price(f, "aXb-1", 10, NULL, 0);
+    find_price(f, "a_b-1", 10, "a_b", 9);
+
+    /* set replaces the row with the same model and date */
+    GPtrArray *list = NULL;
+    g_assert_cmpint(gw_store_price_list(f->st, &list, &err), ==, GW_OK);
+    guint before = list->len;
+    g_ptr_array_unref(list);
+    set_price(f, "acme-1", 250, -1, 2000);
+    find_price(f, "acme-1", 2000, "acme-1", 250);
+    g_assert_cmpint(gw_store_price_list(f->st, &list, &err), ==, GW_OK);
+    g_assert_cmpuint(list->len, ==, before);
+    /* sorted by model then date */
+    for (guint i = 1; i < list->len; i++) {
+        const GwPrice *a = g_ptr_array_index(list, i - 1), *b = g_ptr_array_index(list, i);
+        int c = strcmp(a->model, b->model);
+        g_assert_true(c < 0 || (c == 0 && a->effective_from < b->effective_from));
+    }
+    g_ptr_array_unref(list);
+
+    /* refused */
+    GwPrice bad = {.provider = (char *)"acme", .model = (char *)"x", .input_per_mtok = -1,
+                   .cached_input_per_mtok = -1};
+    g_assert_cmpint(gw_store_price_set(f->st, &bad, &err), ==, GW_EINVAL);
+    g_clear_error(&err);
+    bad.input_per_mtok = 1;
+    bad.cached_input_per_mtok = -2;
+    g_assert_cmpint(gw_store_price_set(f->st, &bad, &err), ==, GW_EINVAL);
+    g_clear_error(&err);
+    bad.cached_input_per_mtok = -1;
+    bad.output_per_mtok = G_GINT64_CONSTANT(1000000000000001);
+    g_assert_cmpint(gw_store_price_set(f->st, &bad, &err), ==, GW_EINVAL);
+    g_clear_error(&err);
+    bad.output_per_mtok = 1;
+    bad.model = (char *)"";
+    g_assert_cmpint(gw_store_price_set(f->st, &bad, &err), ==, GW_EINVAL);
+    g_clear_error(&err);
+    bad.model = (char *)"x\ny";
+    g_assert_cmpint(gw_store_price_set(f->st, &bad, &err), ==, GW_EINVAL);
+    g_clear_error(&err);
+    g_assert_cmpint(gw_store_price_find(f->st, NULL, 0, &p, &err), ==, GW_EINVAL);
+    g_clear_error(&err);
+}
+
+/* ---- logs: attempts and cost ---- */
+
+static GwAttempt *make_attempt(int n, gint64 pk_id, const char *model, int status,
+                               const char *code)
+{
+    GwAttempt *a = gw_attempt_new();
+    a->attempt = n;
+    a->provider_key_id = pk_id;
+    a->provider = g_strdup("openai");
+    a->model = g_strdup(model);
+    a->status = status;
+    a->error_code = g_strdup(code);
+    a->latency_ms = 10 * n;
+    a->created_at = 1700000000000 + n;
+    return a;
+}
+
+static void test_logs_attempts_cost(Fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+    GError *err = NULL;
+    gint64 pk1 = 0, pk2 = 0;
+    add_pk(f, "pk1", &pk1);
+    add_pk(f, "pk2", &pk2);
+
+    GwLogRow *rows[3];
+    rows[0] = make_row("00000000-0000-7000-8000-000000000001", 1700000000000, 0);
+    rows[1] = make_row("00000000-0000-7000-8000-000000000002", 1700000001000, 0);
+    rows[2] = make_row("00000000-0000-7000-8000-000000000003", 1700000002000, 0);
+    /* new rows start "not reported" with no attempts */
+    g_assert_cmpint(rows[0]->cached_tokens, ==, -1);
+    g_assert_cmpint(rows[0]->reasoning_tokens, ==, -1);
+    g_assert_cmpint(rows[0]->cost_nanos, ==, -1);
+    g_assert_null(rows[0]->cost_flag);
+    g_assert_nonnull(rows[0]->attempts);
+    g_assert_cmpuint(rows[0]->attempts->len, ==, 0);
+
+    /* row 0: failed over from pk1 (timeout, then 503) to pk2 */
+    GwLogRow *r = rows[0];
+    g_ptr_array_add(r->attempts, make_attempt(1, pk1, "gpt-4o-mini", 0, "upstream_timeout"));
+    g_ptr_array_add(r->attempts, make_attempt(2, pk1, "gpt-4o-mini", 503, "upstream_error"));
+    g_ptr_array_add(r->attempts, make_attempt(3, pk2, "gpt-4o-mini-2024-07-18", 200, NULL));
+    r->provider_key_id = pk2;
+    r->prompt_tokens = 1000;
+    r->completion_tokens = 500;
+    r->total_tokens = 1500;
+    r->cached_tokens = 0;
+    r->reasoning_tokens = 128;
+    r->cost_nanos = 450000;
+    /* row 1: one attempt, unknown model */
+    g_ptr_array_add(rows[1]->attempts, make_attempt(1, pk1, "mystery", 200, NULL));
+    rows[1]->cost_flag = g_strdup("unknown_model");
+    /* row 2: refused before any upstream (no attempts) */
+    rows[2]->status = 401;
+
+    g_assert_cmpint(gw_store_log_insert(f->st, rows, 3, &err), ==, GW_OK);
+    g_assert_no_error(err);
+    for (int i = 0; i < 3; i++)
+        gw_log_row_free(rows[i]);
+
+    json_t *arr = list_logs(f, 10);
+    g_assert_cmpuint(json_array_size(arr), ==, 3);
+    json_t *o2 = json_array_get(arr, 0), *o1 = json_array_get(arr, 1), *o0 = json_array_get(arr, 2);
+
+    g_assert_cmpint(json_integer_value(json_object_get(o0, "cached_tokens")), ==, 0);
+    g_assert_cmpint(json_integer_value(json_object_get(o0, "reasoning_tokens")), ==, 128);
+    g_assert_cmpint(json_integer_value(json_object_get(o0, "cost_nanos")), ==, 450000);
+    g_assert_cmpstr(json_string_value(json_object_get(o0, "cost_usd")), ==, "0.000450000");
+    g_assert_true(json_is_null(json_object_get(o0, "cost_flag")));
+    g_assert_cmpint(json_integer_value(json_object_get(o0, "attempt_count")), ==, 3);
+    json_t *att = json_object_get(o0, "attempts");
+    g_assert_cmpuint(json_array_size(att), ==, 3);
+    json_t *a0 = json_array_get(att, 0), *a1 = json_array_get(att, 1), *a2 = json_array_get(att, 2);
+    g_assert_cmpint(json_integer_value(json_object_get(a0, "attempt")), ==, 1);
+    g_assert_cmpstr(json_string_value(json_object_get(a0, "provider_key")), ==, "pk1");
+    g_assert_cmpint(json_integer_value(json_object_get(a0, "provider_key_id")), ==, pk1);
+    g_assert_cmpstr(json_string_value(json_object_get(a0, "provider")), ==, "openai");
+    g_assert_true(json_is_null(json_object_get(a0, "status"))); /* no answer */
+    g_assert_cmpstr(json_string_value(json_object_get(a0, "error_code")), ==, "upstream_timeout");
+    g_assert_cmpint(json_integer_value(json_object_get(a0, "latency_ms")), ==, 10);
+    g_assert_cmpint(json_integer_value(json_object_get(a0, "created_at")), ==, 1700000000001);
+    g_assert_cmpint(json_integer_value(json_object_get(a1, "status")), ==, 503);
+    g_assert_cmpint(json_integer_value(json_object_get(a2, "attempt")), ==, 3);
+    g_assert_cmpstr(json_string_value(json_object_get(a2, "provider_key")), ==, "pk2");
+    g_assert_cmpstr(json_string_value(json_object_get(a2, "model")), ==,
+                    "gpt-4o-mini-2024-07-18");
+    g_assert_cmpint(json_integer_value(json_object_get(a2, "status")), ==, 200);
+    g_assert_true(json_is_null(json_object_get(a2, "error_code")));
+    g_assert_cmpuint(json_object_size(a2), ==, 9);
+
+    /* unknown cost: null, with the reason */
+    g_assert_true(json_is_null(json_object_get(o1, "cost_nanos")));
+    g_assert_true(json_is_null(json_object_get(o1, "cost_usd")));
+    g_assert_cmpstr(json_string_value(json_object_get(o1, "cost_flag")), ==, "unknown_model");
+    g_assert_true(json_is_null(json_object_get(o1, "cached_tokens")));
+    g_assert_true(json_is_null(json_object_get(o1, "reasoning_tokens")));
+    g_assert_cmpint(json_integer_value(json_object_get(o1, "attempt_count")), ==, 1);
+    g_assert_cmpuint(json_array_size(json_object_get(o1, "attempts")), ==, 1);
+    g_assert_cmpstr(json_string_value(json_object_get(json_array_get(
+                        json_object_get(o1, "attempts"), 0), "model")),
+                    ==, "mystery");
+
+    g_assert_cmpint(json_integer_value(json_object_get(o2, "attempt_count")), ==, 0);
+    g_assert_true(json_is_array(json_object_get(o2, "attempts")));
+    g_assert_cmpuint(json_array_size(json_object_get(o2, "attempts")), ==, 0);
+    json_decref(arr);
+
+    /* a batch that fails on a later row keeps neither rows nor attempts */
+    GwLogRow *batch[2] = {make_row("00000000-0000-7000-8000-000000000004", 1700000003000, 0),
+                          NULL};
+    g_ptr_array_add(batch[0]->attempts, make_attempt(1, pk1, "m", 200, NULL));
+    g_assert_cmpint(gw_store_log_insert(f->st, batch, 2, &err), ==, GW_EINVAL);
+    g_clear_error(&err);
+    gw_log_row_free(batch[0]);
+    arr = list_logs(f, 10);
+    g_assert_cmpuint(json_array_size(arr), ==, 3);
+    json_decref(arr);
+}
+
+/* ---- migrations: 0001 → 0002 on a database with data ---- */
+
+static void raw_exec(sqlite3 *db, const char *sql)
+{
+    /* Test setup only: fixed SQL, no values from outside. */
+    char *emsg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &emsg);
+    if (rc != SQLITE_OK)
+        g_error("setup SQL failed: %s", emsg != NULL ? emsg : sqlite3_errstr(rc));
+}
+
+static void test_migrate_from_v1(void)
+{
+    GError *err = NULL;
+    char *dir = g_dir_make_tmp("alephant-store-XXXXXX", &err);
+    char *path = g_build_filename(dir, "v1.db", NULL);
+
+    /* A version-1 database as an older release left it. */
+    sqlite3 *db = NULL;
+    g_assert_cmpint(sqlite3_open(path, &db), ==, SQLITE_OK);
+    GBytes *v1 = g_resource_lookup_data(gw_schema_get_resource(),
+                                        "/alephant/schema/0001_init.sql",
+                                        G_RESOURCE_LOOKUP_FLAGS_NONE, &err);
+    g_assert_no_error(err);
+    char *sql = g_strndup(g_bytes_get_data(v1, NULL), g_bytes_get_size(v1));
+    g_bytes_unref(v1);
+    raw_exec(db, "BEGIN");
+    raw_exec(db, sql);
+    g_free(sql);
+    raw_exec(db, "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+                 "name TEXT NOT NULL, applied_at INTEGER NOT NULL);"
+                 "INSERT INTO schema_migrations VALUES (1, '0001_init.sql', 1);"
+                 "INSERT INTO provider_keys (id, name, provider, secret_enc, created_at) "
+                 "VALUES (7, 'old-pk', 'openai', x'00', 1);"
+                 "INSERT INTO virtual_keys (id, name, token_hash, token_prefix, provider_key_id, "
+                 "created_at) VALUES (3, 'old-vk', 'hh', 'vk-x', 7, 1);"
+                 "INSERT INTO request_logs (request_id, created_at) VALUES ('r', 5);"
+                 "COMMIT");
+    sqlite3_close(db);
+
+    GwStore *st = NULL;
+    g_assert_cmpint(gw_store_open(path, &st, &err), ==, GW_OK);
+    int v = 0;
+    g_assert_cmpint(gw_store_schema_version(st, &v, &err), ==, GW_OK);
+    g_assert_cmpint(v, ==, 1);
+    g_assert_cmpint(gw_store_migrate(st, &err), ==, GW_OK);
+    g_assert_no_error(err);
+    g_assert_cmpint(gw_store_schema_version(st, &v, &err), ==, GW_OK);
+    g_assert_cmpint(v, >=, 2);
+
+    /* the existing key keeps its provider key as its single target */
+    GPtrArray *t = NULL;
+    g_assert_cmpint(gw_store_vk_targets(st, 3, &t, &err), ==, GW_OK);
+    g_assert_cmpuint(t->len, ==, 1);
+    g_assert_cmpint(((GwTarget *)g_ptr_array_index(t, 0))->provider_key_id, ==, 7);
+    g_assert_cmpint(((GwTarget *)g_ptr_array_index(t, 0))->weight, ==, 1);
+    g_ptr_array_unref(t);
+    GwProviderKey *pk = NULL;
+    g_assert_cmpint(gw_store_provider_key_get(st, "old-pk", &pk, &err), ==, GW_OK);
+    g_assert_null(pk->api_version);
+    gw_provider_key_free(pk);
+    /* old log rows read with the new columns null */
+    json_t *arr = NULL;
+    g_assert_cmpint(gw_store_log_list_json(st, 10, &arr, &err), ==, GW_OK);
+    json_t *o = json_array_get(arr, 0);
+    g_assert_true(json_is_null(json_object_get(o, "cost_nanos")));
+    g_assert_cmpuint(json_array_size(json_object_get(o, "attempts")), ==, 0);
+    json_decref(arr);
+    gw_store_close(st);
+
+    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
+    for (gsize i = 0; i < G_N_ELEMENTS(suffixes); i++) {
+        char *p = g_strconcat(path, suffixes[i], NULL);
+        g_unlink(p);
+        g_free(p);
+    }
+    g_assert_cmpint(g_rmdir(dir), ==, 0);
+    g_free(path);
+    g_free(dir);
+}
+
+static void test_migrate_seed(Fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+    GError *err = NULL;
+    int v = 0;
+    g_assert_cmpint(gw_store_schema_version(f->st, &v, &err), ==, GW_OK);
+    g_assert_cmpint(v, >=, 2); /* 0002 brings the price seed; later migrations may follow */
+    const gint64 now = g_get_real_time() / 1000;
+    GwPrice p = {0};
+    g_assert_cmpint(gw_store_price_find(f->st, "gpt-4o-mini", now, &p, &err), ==, GW_OK);
+    g_assert_cmpstr(p.provider, ==, "openai");
+    g_assert_cmpint(p.input_per_mtok, ==, 150000000);
+    g_assert_cmpint(p.output_per_mtok, ==, 600000000);
+    g_assert_cmpint(p.cached_input_per_mtok, ==, 75000000);
+    gw_price_clear(&p);
+    g_assert_cmpint(gw_store_price_find(f->st, "claude-3-5-haiku", now, &p, &err), ==, GW_OK);
+    g_assert_cmpstr(p.provider, ==, "anthropic");
+    g_assert_cmpint(p.input_per_mtok, ==, 800000000);
+    g_assert_cmpint(p.output_per_mtok, ==, 4000000000);
+    gw_price_clear(&p);
+    g_assert_cmpint(gw_store_price_find(f->st, "gpt-3.5-turbo", now, &p, &err), ==, GW_OK);
+    g_assert_cmpint(p.cached_input_per_mtok, ==, -1);
+    gw_price_clear(&p);
+}
+
 /* ---- ops (validation in front of the store) ---- */
 
 static void ops_init(Fixture *f, GwOps *ops)
@@ -600,56 +1128,96 @@ static void test_ops_provider_keys(Fixture *f, gconstpointer data G_GNUC_UNUSED)
     ops_init(f, &ops);
 
     /* mock: no secret needed, no base URL allowed */
-    g_assert_cmpint(gw_ops_provider_key_add(&ops, "m", "mock", NULL, NULL, &err), ==, GW_OK);
+    g_assert_cmpint(gw_ops_provider_key_add(&ops, "m", "mock", NULL, NULL, NULL, &err), ==, GW_OK);
     g_assert_no_error(err);
-    g_assert_cmpint(gw_ops_provider_key_add(&ops, "m2", "mock", "https://example.com", NULL, &err),
-                    ==, GW_EINVAL);
+    g_assert_cmpint(
+        gw_ops_provider_key_add(&ops, "m2", "mock", "https://example.com", NULL, NULL, &err), ==,
+        GW_EINVAL);
     g_clear_error(&err);
 
     /* real providers need a one-line secret of at most 4096 bytes */
-    g_assert_cmpint(gw_ops_provider_key_add(&ops, "o", "openai", NULL, "", &err), ==, GW_EINVAL);
+    g_assert_cmpint(gw_ops_provider_key_add(&ops, "o", "openai", NULL, NULL, "", &err), ==,
+                    GW_EINVAL);
     g_clear_error(&err);
-    g_assert_cmpint(gw_ops_provider_key_add(&ops, "o", "openai", NULL, "sk-a\nX-Evil: 1", &err),
-                    ==, GW_EINVAL);
+    g_assert_cmpint(
+        gw_ops_provider_key_add(&ops, "o", "openai", NULL, NULL, "sk-a\nX-Evil: 1", &err), ==,
+        GW_EINVAL);
     g_assert_null(strstr(err->message, "sk-a"));
     g_clear_error(&err);
     char *big = g_strnfill(4097, 'k');
-    g_assert_cmpint(gw_ops_provider_key_add(&ops, "o", "openai", NULL, big, &err), ==,
+    g_assert_cmpint(gw_ops_provider_key_add(&ops, "o", "openai", NULL, NULL, big, &err), ==,
                     GW_ETOOBIG);
     g_clear_error(&err);
     big[4096] = '\0';
-    g_assert_cmpint(gw_ops_provider_key_add(&ops, "o", "openai", NULL, big, &err), ==, GW_OK);
+    g_assert_cmpint(gw_ops_provider_key_add(&ops, "o", "openai", NULL, NULL, big, &err), ==, GW_OK);
     g_assert_no_error(err);
     g_free(big);
 
     /* names, kinds, base URLs */
-    g_assert_cmpint(gw_ops_provider_key_add(&ops, "bad name", "openai", NULL, "sk-1", &err), ==,
-                    GW_EINVAL);
-    g_clear_error(&err);
-    g_assert_cmpint(gw_ops_provider_key_add(&ops, "x' OR '1'='1", "openai", NULL, "sk-1", &err),
+    g_assert_cmpint(gw_ops_provider_key_add(&ops, "bad name", "openai", NULL, NULL, "sk-1", &err),
                     ==, GW_EINVAL);
+    g_clear_error(&err);
+    g_assert_cmpint(
+        gw_ops_provider_key_add(&ops, "x' OR '1'='1", "openai", NULL, NULL, "sk-1", &err), ==,
+        GW_EINVAL);
     g_clear_error(&err);
     char *long_name = g_strnfill(65, 'a');
-    g_assert_cmpint(gw_ops_provider_key_add(&ops, long_name, "openai", NULL, "sk-1", &err), ==,
-                    GW_EINVAL);
-    g_clear_error(&err);
-    long_name[64] = '\0';
-    g_assert_cmpint(gw_ops_provider_key_add(&ops, long_name, "openai", NULL, "sk-1", &err), ==,
-                    GW_OK);
-    g_free(long_name);
-    g_assert_cmpint(gw_ops_provider_key_add(&ops, "az", "azure", NULL, "sk-1", &err), ==,
-                    GW_EINVAL);
-    g_clear_error(&err);
-    g_assert_cmpint(gw_ops_provider_key_add(&ops, "c", "openai-compatible", NULL, "sk-1", &err),
+    g_assert_cmpint(gw_ops_provider_key_add(&ops, long_name, "openai", NULL, NULL, "sk-1", &err),
                     ==, GW_EINVAL);
     g_clear_error(&err);
+    long_name[64] = '\0';
+    g_assert_cmpint(gw_ops_provider_key_add(&ops, long_name, "openai", NULL, NULL, "sk-1", &err),
+                    ==, GW_OK);
+    g_free(long_name);
+    g_assert_cmpint(gw_ops_provider_key_add(&ops, "az", "azure", NULL, NULL, "sk-1", &err), ==,
+                    GW_EINVAL);
+    g_clear_error(&err);
+    /* azure: base URL (the resource endpoint) and api_version required */
+    g_assert_cmpint(gw_ops_provider_key_add(&ops, "az", "azure", NULL, "2024-10-21", "sk-1", &err),
+                    ==, GW_EINVAL);
+    g_assert_nonnull(strstr(err->message, "openai.azure.com"));
+    g_clear_error(&err);
+    g_assert_cmpint(gw_ops_provider_key_add(&ops, "az", "azure", "https://r.openai.azure.com", NULL,
+                                            "sk-1", &err),
+                    ==, GW_EINVAL);
+    g_clear_error(&err);
+    static const char *const bad_versions[] = {"", "2024-10-21&x=1", "2024 10", "V1",
+                                               "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+    for (gsize i = 0; i < G_N_ELEMENTS(bad_versions); i++) {
+        g_assert_cmpint(gw_ops_provider_key_add(&ops, "az", "azure", "https://r.openai.azure.com",
+                                                bad_versions[i], "sk-1", &err),
+                        ==, GW_EINVAL);
+        g_clear_error(&err);
+    }
+    g_assert_cmpint(gw_ops_provider_key_add(&ops, "az", "azure", "https://r.openai.azure.com",
+                                            "2025-04-01-preview", "sk-1", &err),
+                    ==, GW_OK);
+    g_assert_no_error(err);
+    /* api_version is refused for every other kind */
+    g_assert_cmpint(gw_ops_provider_key_add(&ops, "o2", "openai", NULL, "2024-10-21", "sk-1", &err),
+                    ==, GW_EINVAL);
+    g_clear_error(&err);
+    g_assert_cmpint(gw_ops_provider_key_add(&ops, "mm", "mock", NULL, "2024-10-21", NULL, &err),
+                    ==, GW_EINVAL);
+    g_clear_error(&err);
+    /* gemini: its OpenAI-compatible default endpoint */
+    g_assert_cmpint(gw_ops_provider_key_add(&ops, "g", "gemini", NULL, NULL, "AIza-1", &err), ==,
+                    GW_OK);
+    g_assert_no_error(err);
+    g_assert_cmpint(gw_ops_provider_key_add(&ops, "u", "bedrock", NULL, NULL, "k", &err), ==,
+                    GW_EINVAL);
+    g_clear_error(&err);
+    g_assert_cmpint(
+        gw_ops_provider_key_add(&ops, "c", "openai-compatible", NULL, NULL, "sk-1", &err), ==,
+        GW_EINVAL);
+    g_clear_error(&err);
     g_assert_cmpint(gw_ops_provider_key_add(&ops, "c", "openai-compatible",
-                                            "http://127.0.0.1:8080/v1", "sk-1", &err),
+                                            "http://127.0.0.1:8080/v1", NULL, "sk-1", &err),
                     !=, GW_OK); /* private upstreams not allowed */
     g_clear_error(&err);
     ops.allow_private_upstreams = TRUE;
     g_assert_cmpint(gw_ops_provider_key_add(&ops, "c", "openai-compatible",
-                                            "http://127.0.0.1:8080/v1/", "sk-1", &err),
+                                            "http://127.0.0.1:8080/v1/", NULL, "sk-1", &err),
                     ==, GW_OK);
     g_assert_no_error(err);
 
@@ -692,6 +1260,12 @@ static void test_ops_provider_keys(Fixture *f, gconstpointer data G_GNUC_UNUSED)
     g_assert_cmpstr(gw_provider_default_base_url("openai"), ==, "https://api.openai.com/v1");
     g_assert_cmpstr(gw_provider_default_base_url("anthropic"), ==, "https://api.anthropic.com");
     g_assert_null(gw_provider_default_base_url("openai-compatible"));
+    g_assert_null(gw_provider_default_base_url("azure"));
+    g_assert_cmpstr(gw_provider_default_base_url("gemini"), ==,
+                    "https://generativelanguage.googleapis.com/v1beta/openai");
+    g_assert_true(gw_provider_kind_is_known("azure"));
+    g_assert_true(gw_provider_kind_is_known("gemini"));
+    g_assert_true(gw_provider_kind_is_known("openai-compatible"));
     g_assert_null(gw_provider_default_base_url("mock"));
     g_assert_null(gw_provider_default_base_url(NULL));
     g_assert_true(gw_provider_kind_is_known("mock"));
@@ -703,7 +1277,7 @@ static void test_ops_vk(Fixture *f, gconstpointer data G_GNUC_UNUSED)
     GError *err = NULL;
     GwOps ops;
     ops_init(f, &ops);
-    g_assert_cmpint(gw_ops_provider_key_add(&ops, "m", "mock", NULL, NULL, &err), ==, GW_OK);
+    g_assert_cmpint(gw_ops_provider_key_add(&ops, "m", "mock", NULL, NULL, NULL, &err), ==, GW_OK);
 
     char *tok = NULL;
     g_assert_cmpint(gw_ops_vk_create(&ops, "app", "m", " gpt-4o-mini , gpt-4o", "dept", "bot",
@@ -796,6 +1370,12 @@ int main(int argc, char **argv)
     FTEST("/store/injection-is-data", test_injection_is_data);
     FTEST("/store/logs/insert-list", test_logs);
     FTEST("/store/logs/batch-atomic", test_logs_batch_atomic);
+    FTEST("/store/logs/attempts-cost", test_logs_attempts_cost);
+    FTEST("/store/targets", test_targets);
+    FTEST("/store/provider-key/delete-target", test_provider_key_delete_target);
+    FTEST("/store/prices", test_prices);
+    FTEST("/store/migrate/seed", test_migrate_seed);
+    g_test_add_func("/store/migrate/from-v1", test_migrate_from_v1);
     FTEST("/ops/provider-keys", test_ops_provider_keys);
     FTEST("/ops/vk", test_ops_vk);
 #undef FTEST
