@@ -1,5 +1,5 @@
-/* alephantctl.c — operator CLI: provider keys, virtual keys and their routing targets, prices and
- * request logs, working on the same
+/* alephantctl.c — operator CLI: provider keys, virtual keys and their routing targets, prices,
+ * request logs and sessions, and prompt templates, working on the same
  * configuration, database and master key as the gateway. Secrets are only ever read from stdin
  * and never printed; tokens are printed once, by `vk create`, alone on stdout. */
 #include "config.h"
@@ -19,6 +19,7 @@
 #include "cost.h"
 #include "crypto.h"
 #include "ops.h"
+#include "prompt.h"
 #include "store.h"
 
 #define EXIT_USAGE 2
@@ -26,6 +27,12 @@
 #define SECRET_READ_MAX 8192
 #define LOGS_DEFAULT_LIMIT 50
 #define LOGS_MAX_LIMIT 100000
+/* Rows per gw_store_log_query_json call (its maximum) when paging through filtered logs. */
+#define LOGS_QUERY_PAGE 1000
+#define SESSIONS_DEFAULT_LIMIT 50
+#define SESSIONS_MAX_LIMIT 1000
+/* The store refuses larger templates; reading one byte more tells "too big" from "just fits". */
+#define PROMPT_TEMPLATE_MAX (256 * 1024)
 /* Free-text table cells (error messages, paths) are cut to keep rows on one line. */
 #define CELL_MAX_CHARS 60
 
@@ -1115,42 +1122,103 @@ static char *jint(json_t *o, const char *key, const char *suffix)
     return g_strdup_printf("%" JSON_INTEGER_FORMAT "%s", json_integer_value(v), suffix);
 }
 
+/* Filtered logs, newest first by id: keyset pages of at most LOGS_QUERY_PAGE rows until limit
+ * rows or the end (*out: one array). */
+static GwStatus logs_query_all(GwStore *st, GwLogQuery *q, int limit, json_t **out, GError **err)
+{
+    json_t *all = json_array();
+    while ((int)json_array_size(all) < limit) {
+        json_t *page = NULL;
+        q->limit = MIN(limit - (int)json_array_size(all), LOGS_QUERY_PAGE);
+        GwStatus gs = gw_store_log_query_json(st, q, &page, err);
+        if (gs != GW_OK) {
+            json_decref(all);
+            return gs;
+        }
+        size_t n = json_array_size(page);
+        if (n > 0)
+            q->before_id = json_integer_value(json_object_get(json_array_get(page, n - 1), "id"));
+        json_array_extend(all, page);
+        json_decref(page);
+        if ((int)n < q->limit)
+            break;
+    }
+    *out = all;
+    return GW_OK;
+}
+
 static int cmd_logs_list(int argc, char **argv)
 {
     int limit = LOGS_DEFAULT_LIMIT;
     gboolean as_json = FALSE;
+    char *session = NULL, *property = NULL, *before_s = NULL;
     GOptionEntry entries[] = {
         {"limit", 'l', 0, G_OPTION_ARG_INT, &limit, "Newest N requests (default 50)", "N"},
+        {"session", 's', 0, G_OPTION_ARG_STRING, &session, "Only requests of this session",
+         "ID"},
+        {"property", 'p', 0, G_OPTION_ARG_STRING, &property,
+         "Only requests with this custom property (any value when '=VALUE' is left out)",
+         "NAME[=VALUE]"},
+        {"before", 'b', 0, G_OPTION_ARG_STRING, &before_s,
+         "Only requests older than the one with this id (the \"id\" of a row: next page)", "ID"},
         {"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print the full rows as a JSON array", NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
-    int rc = parse_options(NULL, "List recent requests, newest first.", entries, &argc, &argv);
+    int rc = parse_options(NULL,
+                           "List recent requests, newest first. With --session, --property or "
+                           "--before, rows are ordered by id (the order they were logged).",
+                           entries, &argc, &argv);
     if (rc == 0)
         rc = no_positional(argc, argv);
     if (rc == 0 && (limit < 1 || limit > LOGS_MAX_LIMIT))
         rc = usage_error("--limit must be between 1 and %d", LOGS_MAX_LIMIT);
-    if (rc != 0)
-        return rc;
+    GwLogQuery q = {0};
+    char *prop_name = NULL;
+    if (rc == 0 && before_s != NULL &&
+        !g_ascii_string_to_signed(before_s, 10, 1, G_MAXINT64, &q.before_id, NULL))
+        rc = usage_error("--before must be a row id (a positive integer)");
+    if (rc == 0 && property != NULL) {
+        char *eq = strchr(property, '=');
+        /* Stored names are lower-case (header names are case-insensitive). */
+        prop_name = g_ascii_strdown(property, eq != NULL ? eq - property : -1);
+        q.property_name = prop_name;
+        q.property_value = eq != NULL ? eq + 1 : NULL;
+        if (*prop_name == '\0')
+            rc = usage_error("--property needs a name: NAME or NAME=VALUE");
+    }
+    if (rc == 0 && session != NULL && *session == '\0')
+        rc = usage_error("--session needs a session id");
+    q.session_id = session;
+    gboolean filtered = session != NULL || property != NULL || before_s != NULL;
+
     Ctl c;
     GError *err = NULL;
     json_t *rows = NULL;
-    if (ctl_open(&c, &err) != GW_OK ||
-        gw_store_log_list_json(c.store, limit, &rows, &err) != GW_OK) {
+    if (rc == 0) {
+        if (ctl_open(&c, &err) != GW_OK ||
+            (filtered ? logs_query_all(c.store, &q, limit, &rows, &err)
+                      : gw_store_log_list_json(c.store, limit, &rows, &err)) != GW_OK)
+            rc = report(err);
         ctl_close(&c);
-        return report(err);
     }
-    ctl_close(&c);
+    g_free(prop_name);
+    g_free(session);
+    g_free(property);
+    g_free(before_s);
+    if (rc != 0)
+        return rc;
     if (as_json)
         return print_json(rows);
 
-    const char *head[] = {"TIME",    "REQUEST ID", "VIRTUAL KEY", "MODEL", "STATUS",
-                          "LATENCY", "TOKENS",     "COST $",      "TRIES", "ERROR"};
+    const char *head[] = {"ID",      "TIME",    "REQUEST ID", "VIRTUAL KEY", "MODEL", "STATUS",
+                          "LATENCY", "TOKENS", "COST $",     "TRIES",       "ERROR"};
     Table *t = table_new(G_N_ELEMENTS(head));
     for (guint i = 0; i < G_N_ELEMENTS(head); i++)
         table_add(t, head[i]);
     size_t i;
     json_t *r;
     json_array_foreach(rows, i, r) {
+        table_take(t, jint(r, "id", ""));
         table_take(t, fmt_time(json_integer_value(json_object_get(r, "created_at"))));
         table_add(t, jstr(r, "request_id"));
         table_add(t, jstr(r, "virtual_key"));
@@ -1166,6 +1234,286 @@ static int cmd_logs_list(int argc, char **argv)
     table_print(t);
     json_decref(rows);
     return 0;
+}
+
+/* ---- sessions ---- */
+
+/* 850 → "850 ms", 12345 → "12.3 s", 754000 → "12m34s", 7500000 → "2h05m". Caller frees. */
+static char *fmt_duration(gint64 ms)
+{
+    if (ms < 1000)
+        return g_strdup_printf("%" G_GINT64_FORMAT " ms", MAX(ms, 0));
+    if (ms < 60000)
+        return g_strdup_printf("%.1f s", (double)ms / 1000.0);
+    gint64 s = ms / 1000;
+    if (s < 3600)
+        return g_strdup_printf("%" G_GINT64_FORMAT "m%02" G_GINT64_FORMAT "s", s / 60, s % 60);
+    return g_strdup_printf("%" G_GINT64_FORMAT "h%02" G_GINT64_FORMAT "m", s / 3600,
+                           s / 60 % 60);
+}
+
+/* "/plan(3), /plan/search(2)". Caller frees. */
+static char *paths_compact(json_t *paths)
+{
+    GString *out = g_string_new(NULL);
+    size_t i;
+    json_t *p;
+    json_array_foreach(paths, i, p) {
+        const char *path = jstr(p, "path");
+        g_string_append_printf(out, "%s%s(%" JSON_INTEGER_FORMAT ")", i > 0 ? ", " : "",
+                               path != NULL ? path : "-",
+                               json_integer_value(json_object_get(p, "requests")));
+    }
+    return g_string_free(out, FALSE);
+}
+
+static int cmd_sessions_list(int argc, char **argv)
+{
+    char *limit_s = NULL;
+    gboolean as_json = FALSE;
+    GOptionEntry entries[] = {
+        {"limit", 'l', 0, G_OPTION_ARG_STRING, &limit_s,
+         "The N sessions with the newest activity (default 50, at most 1000)", "N"},
+        {"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print a JSON array", NULL},
+        {NULL, 0, 0, 0, NULL, NULL, NULL},
+    };
+    int rc = parse_options(NULL,
+                           "List sessions (requests sharing an alephant-session-id), newest "
+                           "activity first, with their totals and paths.",
+                           entries, &argc, &argv);
+    if (rc == 0)
+        rc = no_positional(argc, argv);
+    int limit = SESSIONS_DEFAULT_LIMIT;
+    if (rc == 0 && limit_s != NULL &&
+        (!parse_int(limit_s, &limit) || limit < 1 || limit > SESSIONS_MAX_LIMIT))
+        rc = usage_error("--limit must be between 1 and %d", SESSIONS_MAX_LIMIT);
+    g_free(limit_s);
+    if (rc != 0)
+        return rc;
+    Ctl c;
+    GError *err = NULL;
+    json_t *rows = NULL;
+    if (ctl_open(&c, &err) != GW_OK ||
+        gw_store_sessions_json(c.store, limit, &rows, &err) != GW_OK) {
+        ctl_close(&c);
+        return report(err);
+    }
+    ctl_close(&c);
+    if (as_json)
+        return print_json(rows);
+
+    const char *head[] = {"SESSION",  "NAME",   "REQUESTS", "TOKENS", "COST $",
+                          "LAST",     "DURATION", "PATHS"};
+    Table *t = table_new(G_N_ELEMENTS(head));
+    for (guint i = 0; i < G_N_ELEMENTS(head); i++)
+        table_add(t, head[i]);
+    size_t i;
+    json_t *r;
+    json_array_foreach(rows, i, r) {
+        table_add(t, jstr(r, "session_id"));
+        table_add(t, jstr(r, "name"));
+        table_take(t, jint(r, "requests", ""));
+        table_take(t, jint(r, "total_tokens", ""));
+        table_add(t, jstr(r, "cost_usd"));
+        table_take(t, fmt_time(json_integer_value(json_object_get(r, "last_at"))));
+        table_take(t, fmt_duration(json_integer_value(json_object_get(r, "duration_ms"))));
+        table_take(t, paths_compact(json_object_get(r, "paths")));
+    }
+    table_print(t);
+    json_decref(rows);
+    return 0;
+}
+
+/* ---- prompt templates ---- */
+
+/* Reads at most max bytes of f (one more is an error) as NUL-free text (*out, caller frees). */
+static GwStatus read_text(FILE *f, const char *what, size_t max, char **out, GError **err)
+{
+    char *buf = g_malloc(max + 2);
+    size_t len = 0;
+    while (len <= max) {
+        size_t n = fread(buf + len, 1, max + 1 - len, f);
+        len += n;
+        if (n == 0)
+            break;
+    }
+    GwStatus gs = GW_OK;
+    if (ferror(f))
+        gs = gw_fail(err, GW_EIO, "cannot read %s: %s", what, g_strerror(errno));
+    else if (len > max)
+        gs = gw_fail(err, GW_ETOOBIG, "%s is larger than %zu bytes", what, max);
+    else if (memchr(buf, '\0', len) != NULL)
+        gs = gw_fail(err, GW_EINVAL, "%s contains a NUL byte", what);
+    if (gs != GW_OK) {
+        g_free(buf);
+        return gs;
+    }
+    buf[len] = '\0';
+    *out = buf;
+    return GW_OK;
+}
+
+/* Reads the template (file or stdin) and validates its shape the way the gateway applies it. */
+static GwStatus load_template(const char *path, char **out, GError **err)
+{
+    char *what = path != NULL ? g_strdup_printf("template file %s", path)
+                              : g_strdup("the template on stdin");
+    FILE *f = path != NULL ? fopen(path, "rb") : stdin;
+    GwStatus gs = GW_OK;
+    char *text = NULL;
+    if (f == NULL)
+        gs = gw_fail(err, GW_EIO, "cannot open %s: %s", what, g_strerror(errno));
+    else
+        gs = read_text(f, what, PROMPT_TEMPLATE_MAX, &text, err);
+    if (f != NULL && f != stdin)
+        fclose(f);
+    json_t *tmpl = NULL;
+    if (gs == GW_OK) {
+        json_error_t jerr;
+        tmpl = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+        if (tmpl == NULL)
+            gs = gw_fail(err, GW_EINVAL, "%s is not valid JSON: %s (line %d)", what, jerr.text,
+                         jerr.line);
+    }
+    if (gs == GW_OK)
+        gs = gw_prompt_validate(tmpl, NULL, err);
+    json_decref(tmpl);
+    g_free(what);
+    if (gs != GW_OK) {
+        g_free(text);
+        return gs;
+    }
+    *out = text;
+    return GW_OK;
+}
+
+static int cmd_prompt_add(int argc, char **argv)
+{
+    char *name = NULL, *file = NULL;
+    gboolean from_stdin = FALSE;
+    GOptionEntry entries[] = {
+        {"name", 'n', 0, G_OPTION_ARG_STRING, &name,
+         "Prompt name (1-128 of A-Z a-z 0-9 . _ -), created if new", "NAME"},
+        {"file", 'f', 0, G_OPTION_ARG_FILENAME, &file, "Read the template from this file",
+         "PATH"},
+        {"stdin", 0, 0, G_OPTION_ARG_NONE, &from_stdin, "Read the template from standard input",
+         NULL},
+        {NULL, 0, 0, 0, NULL, NULL, NULL},
+    };
+    int rc = parse_options("[NAME]",
+                           "Add a new version of a prompt template and print \"NAME vVERSION\". "
+                           "The template is a JSON object: {\"messages\": [{\"role\": …, "
+                           "\"content\": \"… {{variable}} …\"}], \"model\": … (optional), "
+                           "\"params\": {…} (optional)}. Requests naming the prompt in "
+                           "alephant-prompt-id use its newest version.",
+                           entries, &argc, &argv);
+    if (rc == 0)
+        rc = name_from_args(&name, argc, argv);
+    if (rc == 0 && (file != NULL) == from_stdin)
+        rc = usage_error("give the template with exactly one of --file PATH or --stdin");
+    if (rc == 0) {
+        GError *err = NULL;
+        char *text = NULL;
+        int version = 0;
+        Ctl c = {0};
+        if (load_template(file, &text, &err) != GW_OK) {
+            rc = report(err);
+        } else if (ctl_open(&c, &err) != GW_OK ||
+                   gw_store_prompt_add(c.store, name, text, &version, &err) != GW_OK) {
+            rc = report(err);
+        } else {
+            printf("%s v%d\n", name, version);
+        }
+        ctl_close(&c);
+        g_free(text);
+    }
+    g_free(name);
+    g_free(file);
+    return rc;
+}
+
+static int cmd_prompt_list(int argc, char **argv)
+{
+    gboolean as_json = FALSE;
+    GOptionEntry entries[] = {
+        {"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print a JSON array", NULL},
+        {NULL, 0, 0, 0, NULL, NULL, NULL},
+    };
+    int rc = parse_options(NULL, "List prompt templates with their number of versions.", entries,
+                           &argc, &argv);
+    if (rc == 0)
+        rc = no_positional(argc, argv);
+    if (rc != 0)
+        return rc;
+    Ctl c;
+    GError *err = NULL;
+    json_t *rows = NULL;
+    if (ctl_open(&c, &err) != GW_OK || gw_store_prompt_list_json(c.store, &rows, &err) != GW_OK) {
+        ctl_close(&c);
+        return report(err);
+    }
+    ctl_close(&c);
+    if (as_json)
+        return print_json(rows);
+    const char *head[] = {"NAME", "VERSIONS", "LATEST", "CREATED", "UPDATED"};
+    Table *t = table_new(G_N_ELEMENTS(head));
+    for (guint i = 0; i < G_N_ELEMENTS(head); i++)
+        table_add(t, head[i]);
+    size_t i;
+    json_t *r;
+    json_array_foreach(rows, i, r) {
+        table_add(t, jstr(r, "name"));
+        table_take(t, jint(r, "versions", ""));
+        table_take(t, jint(r, "latest_version", ""));
+        table_take(t, fmt_time(json_integer_value(json_object_get(r, "created_at"))));
+        table_take(t, fmt_time(json_integer_value(json_object_get(r, "updated_at"))));
+    }
+    table_print(t);
+    json_decref(rows);
+    return 0;
+}
+
+static int cmd_prompt_show(int argc, char **argv)
+{
+    char *name = NULL, *version_s = NULL;
+    GOptionEntry entries[] = {
+        {"name", 'n', 0, G_OPTION_ARG_STRING, &name, "Prompt name", "NAME"},
+        {"version", 'v', 0, G_OPTION_ARG_STRING, &version_s, "Version (default: the newest)",
+         "N"},
+        {NULL, 0, 0, 0, NULL, NULL, NULL},
+    };
+    int rc = parse_options("[NAME]", "Print a prompt template (JSON).", entries, &argc, &argv);
+    if (rc == 0)
+        rc = name_from_args(&name, argc, argv);
+    int version = 0;
+    if (rc == 0 && version_s != NULL && (!parse_int(version_s, &version) || version < 1))
+        rc = usage_error("--version must be a positive integer");
+    if (rc == 0) {
+        Ctl c;
+        GError *err = NULL;
+        char *text = NULL;
+        if (ctl_open(&c, &err) != GW_OK ||
+            gw_store_prompt_get(c.store, name, version, &text, NULL, &err) != GW_OK) {
+            rc = report(err);
+        } else {
+            json_t *tmpl = json_loads(text, 0, NULL);
+            /* 15 digits: 0.2 shows as typed, not as 0.20000000000000001; any decimal typed with
+             * up to 15 digits still reads back as the same double. */
+            if (tmpl != NULL) {
+                if (json_dumpf(tmpl, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(15)) != 0 ||
+                    fputc('\n', stdout) == EOF)
+                    rc = EXIT_FAILURE;
+                json_decref(tmpl);
+            } else if (printf("%s\n", text) < 0) { /* unparsable: shown as stored */
+                rc = EXIT_FAILURE;
+            }
+        }
+        g_free(text);
+        ctl_close(&c);
+    }
+    g_free(name);
+    g_free(version_s);
+    return rc;
 }
 
 /* ---- dispatch ---- */
@@ -1191,7 +1539,11 @@ static const Command commands[] = {
     {"vk", "target remove", cmd_vk_target_remove, "remove a routing target"},
     {"price", "list", cmd_price_list, "list model prices (USD per million tokens)"},
     {"price", "set", cmd_price_set, "set a model's price from a date on"},
-    {"logs", "list", cmd_logs_list, "list recent requests"},
+    {"logs", "list", cmd_logs_list, "list recent requests (filter by session or property)"},
+    {"sessions", "list", cmd_sessions_list, "list sessions with their totals and paths"},
+    {"prompt", "add", cmd_prompt_add, "add a version of a prompt template"},
+    {"prompt", "list", cmd_prompt_list, "list prompt templates"},
+    {"prompt", "show", cmd_prompt_show, "print a prompt template"},
 };
 
 static void print_usage(FILE *f, const char *group)

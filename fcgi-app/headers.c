@@ -63,6 +63,8 @@ static const char *const drop_names[] = {
     "proxy",
     /* client state and client-network metadata the provider must not see or trust */
     "cookie", "forwarded", "x-real-ip", "via",
+    /* recorded by the gateway (privacy control); the provider has no use for the app's pages */
+    "referer",
     /* method override tricks */
     "x-http-method-override", "x-http-method", "x-method-override",
     /* provider credentials: the gateway injects its own; a client must not smuggle one */

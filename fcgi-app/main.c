@@ -136,6 +136,10 @@ int main(int argc, char **argv)
         g_error_free(err);
         return 1;
     }
+    if (gw_cidr_list_parse(proc.conf->trusted_proxies, &proc.trusted_proxies, &err) != GW_OK) {
+        fprintf(stderr, "alephant-gateway: trusted_proxies: %s\n", err->message);
+        return 1;
+    }
     if (FCGX_Init() != 0 || FCGX_IsCGI()) {
         fprintf(stderr, "alephant-gateway: not started as a FastCGI application (file descriptor 0 "
                         "must be the listening socket: run it from lighttpd or spawn-fcgi)\n");
@@ -203,6 +207,7 @@ int main(int argc, char **argv)
             pthread_join(slots[i].tid, NULL);
 
     gw_logger_stop(proc.logger);
+    gw_cidr_list_free(proc.trusted_proxies);
     g_free(slots);
     curl_global_cleanup();
     gw_conf_free(proc.conf);

@@ -4,7 +4,9 @@
  *   stage_request_id  x-request-id → log id (or a new UUIDv7)
  *   stage_route       method and path checks (no path tricks reach a provider)
  *   stage_auth        virtual key from Authorization: Bearer or x-api-key
+ *   stage_tracking    sessions, properties, privacy flags, country, referer, client IPs
  *   stage_body        bounded body read, strict JSON validation for application/json
+ *   stage_prompt      alephant-prompt-id: the stored template merged into the body
  *   stage_model       the key's allowed models
  *   stage_targets     the key's provider targets in try order (alephant-forced-routing,
  *                     priority, weighted shuffle among equal priorities)
@@ -21,6 +23,7 @@
 #include "cost.h"
 #include "headers.h"
 #include "providers/provider.h"
+#include "prompt.h"
 #include "proxy.h"
 #include "reqbody.h"
 #include "translate_anthropic.h"
@@ -79,7 +82,7 @@ void gw_call_fail(GwCall *call, GwErrorKind kind, const char *message)
 void gw_call_log_response(GwCall *call, const char *data, size_t len)
 {
     const GwConf *conf = call->worker->proc->conf;
-    if (!conf->log_bodies)
+    if (!conf->log_bodies || call->tracking.omit_response)
         return;
     if (call->response_log == NULL)
         call->response_log = g_string_new(NULL);
@@ -320,7 +323,7 @@ static GwStage stage_body(GwCall *call)
         return GW_FINISHED;
     }
     call->upstream_body = g_bytes_new(req->body->data, req->body->len);
-    if (conf->log_bodies)
+    if (conf->log_bodies && !call->tracking.omit_request)
         call->log->request_body = log_text((const char *)req->body->data, req->body->len,
                                            (gsize)conf->log_body_max_bytes,
                                            &call->log->request_truncated);
@@ -349,6 +352,99 @@ static GwStage stage_body(GwCall *call)
     call->log->stream = call->stream;
     if (call->model != NULL)
         call->log->model = g_strdup(call->model);
+    return GW_GO_ON;
+}
+
+static GwStage stage_tracking(GwCall *call)
+{
+    GwTrackingLimits lim;
+    gw_tracking_limits_default(&lim);
+    GError *err = NULL;
+    GwTracking *t = &call->tracking;
+    if (gw_tracking_parse(call->req->headers, call->req->remote_addr,
+                          call->worker->proc->trusted_proxies, &lim, t, &err) != GW_OK) {
+        gw_call_fail(call, GW_E_INVALID_REQUEST, err->message);
+        g_error_free(err);
+        return GW_FINISHED;
+    }
+    GwLogRow *log = call->log;
+    log->session_id = g_strdup(t->session_id);
+    log->session_path = g_strdup(t->session_path);
+    log->session_name = g_strdup(t->session_name);
+    log->country = t->country[0] != '\0' ? g_strdup(t->country) : NULL;
+    log->referer = g_strdup(t->referer);
+    log->forwarded_ip = t->client_ip_from_xff ? g_strdup(t->client_ip) : NULL;
+    log->ratelimit_ip = t->ratelimit_ip[0] != '\0' ? g_strdup(t->ratelimit_ip) : NULL;
+    log->request_omitted = t->omit_request;
+    log->response_omitted = t->omit_response;
+    for (guint i = 0; t->properties != NULL && i < t->properties->len; i++) {
+        GwProperty *p = g_ptr_array_index(t->properties, i);
+        GwLogProperty *lp = g_new(GwLogProperty, 1);
+        lp->name = g_strdup(p->name);
+        lp->value = g_strdup(p->value);
+        g_ptr_array_add(log->properties, lp);
+    }
+    return GW_GO_ON;
+}
+
+/* alephant-prompt-id: the newest version of the stored template, merged into the JSON body
+ * (template messages first, request fields override template defaults; see prompt.h). */
+static GwStage stage_prompt(GwCall *call)
+{
+    const char *id = call->tracking.prompt_id;
+    if (id == NULL)
+        return GW_GO_ON;
+    if (call->json == NULL) {
+        gw_call_fail(call, GW_E_INVALID_JSON, "alephant-prompt-id needs a JSON object request body");
+        return GW_FINISHED;
+    }
+    GError *err = NULL;
+    char *text = NULL;
+    int version = 0;
+    GwStatus st = gw_store_prompt_get(call->worker->store, id, 0, &text, &version, &err);
+    if (st == GW_ENOTFOUND) {
+        g_clear_error(&err);
+        gw_call_fail(call, GW_E_INVALID_REQUEST, "alephant-prompt-id names an unknown prompt");
+        return GW_FINISHED;
+    }
+    if (st != GW_OK) {
+        g_warning("prompt lookup failed: %s", err->message);
+        g_error_free(err);
+        gw_call_fail(call, GW_E_UNAVAILABLE, "The gateway cannot read its database right now; "
+                     "retry shortly");
+        return GW_FINISHED;
+    }
+    json_t *tmpl = json_loads(text, 0, NULL);
+    g_free(text);
+    json_t *merged = NULL;
+    if (tmpl == NULL) {
+        gw_call_fail(call, GW_E_INTERNAL, "The stored prompt template is damaged");
+        return GW_FINISHED;
+    }
+    st = gw_prompt_apply(tmpl, call->json, (gsize)call->worker->proc->conf->max_request_bytes,
+                         &merged, &err);
+    json_decref(tmpl);
+    if (st != GW_OK) {
+        gw_call_fail(call, st == GW_ETOOBIG ? GW_E_TOO_LARGE : GW_E_INVALID_REQUEST, err->message);
+        g_error_free(err);
+        return GW_FINISHED;
+    }
+    json_decref(call->json);
+    call->json = merged;
+    g_free(call->model);
+    call->model = g_strdup(json_string_value(json_object_get(merged, "model")));
+    call->stream = json_is_true(json_object_get(merged, "stream"));
+    call->client_include_usage =
+        json_is_true(json_object_get(json_object_get(merged, "stream_options"), "include_usage"));
+    char *s = json_dumps(merged, JSON_COMPACT);
+    g_bytes_unref(call->upstream_body);
+    call->upstream_body = g_bytes_new_take(s, strlen(s));
+    GwLogRow *log = call->log;
+    log->prompt_id = g_strdup(id);
+    log->prompt_version = version;
+    log->stream = call->stream;
+    g_free(log->model);
+    log->model = g_strdup(call->model);
     return GW_GO_ON;
 }
 
@@ -587,7 +683,7 @@ static void stage_forward(GwCall *call)
         att->provider = g_strdup(call->provider->kind);
         att->model = g_strdup(call->upstream_model);
         att->created_at = g_get_real_time() / 1000;
-        gint64 t0 = g_get_monotonic_time();
+        gint64 t0 = call->attempt_start_us = g_get_monotonic_time();
         GwForward r;
         if (call->provider->serve != NULL) {
             call->provider->serve(call);
@@ -618,16 +714,22 @@ static void log_cost(GwCall *call)
         log->cost_nanos = 0; /* the built-in mock spends nothing */
         return;
     }
-    const char *model = call->upstream_model != NULL ? call->upstream_model : call->model;
     if (log->prompt_tokens < 0 && log->completion_tokens < 0) {
         log->cost_flag = g_strdup("no_usage");
         return;
     }
+    /* The model sent upstream decides the price; a mapped name without a price of its own (an
+     * Azure deployment, say) is priced as the model the client asked for. */
     GwPrice price = { 0 };
     GError *err = NULL;
-    GwStatus st = model != NULL ? gw_store_price_find(call->worker->store, model, log->created_at,
-                                                      &price, &err)
-                                : GW_ENOTFOUND;
+    GwStatus st = GW_ENOTFOUND;
+    const char *models[] = { call->upstream_model, call->model };
+    for (guint i = 0; i < G_N_ELEMENTS(models) && st == GW_ENOTFOUND; i++) {
+        if (models[i] == NULL)
+            continue;
+        g_clear_error(&err);
+        st = gw_store_price_find(call->worker->store, models[i], log->created_at, &price, &err);
+    }
     if (st == GW_OK)
         log->cost_nanos = gw_cost_nanos(&price, log->prompt_tokens, log->cached_tokens,
                                         log->completion_tokens);
@@ -691,7 +793,8 @@ void gw_pipeline_handle(GwWorker *w, FCGX_Request *fcgx)
     if (too_many)
         gw_call_fail(&call, GW_E_TOO_MANY_HEADERS, "Too many request headers");
     else if (stage_route(&call) == GW_GO_ON && stage_auth(&call) == GW_GO_ON &&
-             stage_body(&call) == GW_GO_ON && stage_model(&call) == GW_GO_ON &&
+             stage_tracking(&call) == GW_GO_ON && stage_body(&call) == GW_GO_ON &&
+             stage_prompt(&call) == GW_GO_ON && stage_model(&call) == GW_GO_ON &&
              stage_targets(&call) == GW_GO_ON)
         stage_forward(&call);
 
@@ -704,6 +807,7 @@ void gw_pipeline_handle(GwWorker *w, FCGX_Request *fcgx)
         g_ptr_array_unref(call.targets);
     json_decref(call.json);
     g_free(call.model);
+    gw_tracking_clear(&call.tracking);
     if (call.upstream_body != NULL)
         g_bytes_unref(call.upstream_body);
     if (call.response_log != NULL)

@@ -12,6 +12,7 @@
 #include "logger.h"
 #include "request.h"
 #include "store.h"
+#include "tracking.h"
 
 struct GwProvider;
 
@@ -20,6 +21,7 @@ typedef struct {
     GwConf *conf;
     guint8 master_key[GW_MASTER_KEY_LEN];
     GwLogger *logger;
+    GwCidrList *trusted_proxies; /* peers whose x-forwarded-for is believed (may be NULL) */
     volatile gint stopping;    /* set on SIGTERM: in-flight transfers get a grace period */
     gint64 stop_deadline_us;   /* monotonic time after which transfers are aborted */
 } GwProcess;
@@ -48,7 +50,9 @@ typedef struct GwCall {
     GwRequest *req;
     GwLogRow *log;             /* filled as the request goes; submitted at the end */
     gint64 start_us;           /* monotonic */
+    gint64 attempt_start_us;   /* monotonic start of the current upstream attempt */
 
+    GwTracking tracking;       /* the optional tracking headers, parsed */
     GwVirtualKey *vk;          /* authenticated key, owned */
     GPtrArray *targets;        /* GwTarget* of the key, owned */
 

@@ -261,7 +261,7 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
             return 1;
         }
     }
-    if (!x->started && now - call->start_us > (gint64)conf->first_byte_timeout_ms * 1000) {
+    if (!x->started && now - call->attempt_start_us > (gint64)conf->first_byte_timeout_ms * 1000) {
         x->abort = XFER_FIRST_BYTE_TIMEOUT;
         return 1;
     }

@@ -113,9 +113,11 @@ static GwStatus add_property(GPtrArray *props, const GwHeader *h, const GwTracki
     }
     if (vlen > lim->max_property_value)
         return header_error(err, h->name, "property value too long");
+    /* Headers that cannot be represented as UTF-8 are ignored, never fatal (the contract). */
+    if (!g_utf8_validate(h->value, (gssize)vlen, NULL))
+        return GW_OK;
     if (!text_ok(h->value, vlen))
-        return header_error(err, h->name,
-                            "property value must be UTF-8 without control characters");
+        return header_error(err, h->name, "property value must not contain control characters");
 
     GwProperty *p = g_new(GwProperty, 1);
     p->name = g_ascii_strdown(pname, (gssize)nlen);
@@ -268,6 +270,7 @@ static void pick_ips(GPtrArray *headers, const char *remote_addr, const GwCidrLi
 
     LeftmostState left = {.found = FALSE};
     xff_walk(headers, FALSE, leftmost_valid, &left);
+    out->client_ip_from_xff = left.found;
     if (left.found)
         gw_ip_format(&left.ip, out->client_ip);
     else if (peer_ok)

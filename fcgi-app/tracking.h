@@ -35,6 +35,7 @@ typedef struct {
     char *prompt_id;             /* alephant-prompt-id, NULL when absent or empty */
     char client_ip[INET6_ADDRSTRLEN];      /* policy IP: leftmost valid x-forwarded-for, else peer;
                                               "" when unknown */
+    gboolean client_ip_from_xff;           /* client_ip came from x-forwarded-for */
     char ratelimit_ip[INET6_ADDRSTRLEN];   /* XFF trusted only when the peer is a trusted proxy;
                                               "" when the peer address is unknown */
     char *correlation_id;        /* unused here; reserved (freed by gw_tracking_clear) */

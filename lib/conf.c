@@ -4,6 +4,8 @@
 #include "config.h"
 #include "conf.h"
 
+#include "cidr.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
@@ -21,7 +23,7 @@
 #define MIB (G_GINT64_CONSTANT(1024) * 1024)
 #define DAY_MS 86400000
 
-typedef enum { K_PATH, K_INT, K_INT64, K_BOOL } KeyKind;
+typedef enum { K_PATH, K_INT, K_INT64, K_BOOL, K_CIDRS } KeyKind;
 
 /* Paths are kept as given until every source has been applied, then resolved against home. */
 enum { P_HOME, P_DATABASE, P_MASTER_KEY, P_COUNT };
@@ -58,6 +60,8 @@ static const KeySpec keys[] = {
      DAY_MS},
     {"upstream", "timeout_ms", NULL, K_INT, offsetof(GwConf, request_timeout_ms), 1, DAY_MS},
     {"upstream", "low_speed_time_s", NULL, K_INT, offsetof(GwConf, low_speed_time_s), 1, 86400},
+    {"gateway", "trusted_proxies", "ALEPHANT_TRUSTED_PROXIES", K_CIDRS,
+     offsetof(GwConf, trusted_proxies), 0, 0},
     {"upstream", "max_attempts", NULL, K_INT, offsetof(GwConf, max_attempts), 1, 10},
     {"upstream", "retry_backoff_ms", NULL, K_INT, offsetof(GwConf, retry_backoff_ms), 0, 60000},
     {"upstream", "allow_private", "ALEPHANT_ALLOW_PRIVATE_UPSTREAMS", K_BOOL,
@@ -108,6 +112,7 @@ void gw_conf_free(GwConf *conf)
     g_free(conf->config_path);
     g_free(conf->db_path);
     g_free(conf->master_key_path);
+    g_free(conf->trusted_proxies);
     g_free(conf);
 }
 
@@ -172,6 +177,20 @@ static gboolean apply_value(Builder *b, const KeySpec *spec, const char *text, c
             G_STRUCT_MEMBER(int, b->c, spec->off) = (int)n; /* max fits in int by table */
         else
             G_STRUCT_MEMBER(gint64, b->c, spec->off) = n;
+        ok = TRUE;
+        break;
+    }
+    case K_CIDRS: {
+        GwCidrList *l = NULL;
+        GError *e = NULL;
+        if (strlen(v) > 65536 || gw_cidr_list_parse(v, &l, &e) != GW_OK) {
+            *why = g_strdup(e != NULL ? e->message : "list too long");
+            g_clear_error(&e);
+            break;
+        }
+        gw_cidr_list_free(l);
+        g_free(G_STRUCT_MEMBER(char *, b->c, spec->off));
+        G_STRUCT_MEMBER(char *, b->c, spec->off) = g_strdup(v);
         ok = TRUE;
         break;
     }

@@ -25,6 +25,8 @@ typedef struct {
     gboolean allow_private_upstreams; /* [upstream] allow_private: plain http / private addresses */
     gboolean response_headers;/* [gateway] response_headers: send alephant-provider etc., default true */
     int keepalive_interval_ms;/* [gateway] stream_keepalive_ms: SSE comment while upstream is silent */
+    char *trusted_proxies;    /* [gateway] trusted_proxies: CIDRs whose x-forwarded-for is believed
+                                 for rate limiting (comma-separated), "" = none */
     int max_attempts;         /* [upstream] max_attempts: upstream tries per request (fallback), 3 */
     int retry_backoff_ms;     /* [upstream] retry_backoff_ms: first backoff, doubled per try, jittered */
 } GwConf;

@@ -49,8 +49,19 @@ typedef enum {
     ST_TARGET_COUNT,
     ST_LOG_INSERT,
     ST_LOG_LIST,
+    ST_LOG_QUERY,
     ST_ATTEMPT_INSERT,
     ST_ATTEMPT_LIST,
+    ST_PROP_INSERT,
+    ST_PROP_LIST,
+    ST_SESSIONS,
+    ST_SESSION_PATHS,
+    ST_PROMPT_ENSURE,
+    ST_PROMPT_ID,
+    ST_PROMPT_NEXT_VERSION,
+    ST_PROMPT_VERSION_INSERT,
+    ST_PROMPT_GET,
+    ST_PROMPT_LIST,
     ST_PRICE_FIND,
     ST_PRICE_UPSERT,
     ST_PRICE_LIST,
@@ -74,14 +85,33 @@ typedef enum {
     "LEFT JOIN agents a ON a.id = v.agent_id "                   \
     "LEFT JOIN departments d ON d.id = v.department_id "
 
-/* Column order shared by ST_LOG_INSERT (as ?1..?32) and ST_LOG_LIST (and log_cols below). */
+/* Column order shared by ST_LOG_INSERT (as ?1..?43) and LOG_SELECT (and log_cols below). */
 #define LOG_COLUMNS                                                                              \
     "request_id, client_request_id, created_at, latency_ms, ttfb_ms, virtual_key_id, agent_id, " \
     "department_id, provider_key_id, provider, model, method, path, status, error_code, "        \
     "error_message, prompt_tokens, completion_tokens, total_tokens, stream, request_body, "      \
     "request_truncated, response_body, response_truncated, client_ip, user_agent, "              \
-    "upstream_request_id, cached_tokens, reasoning_tokens, cost_nanos, cost_flag, attempts"
-#define LOG_NCOLS 32
+    "upstream_request_id, cached_tokens, reasoning_tokens, cost_nanos, cost_flag, attempts, "    \
+    "session_id, session_path, session_name, country, referer, forwarded_ip, ratelimit_ip, "     \
+    "request_omitted, response_omitted, prompt_id, prompt_version"
+#define LOG_NCOLS 43
+
+/* The log columns, then the four joined names, then l.id (the keyset cursor). */
+#define LOG_SELECT                                                                            \
+    "SELECT l.request_id, l.client_request_id, l.created_at, l.latency_ms, l.ttfb_ms, "       \
+    "l.virtual_key_id, l.agent_id, l.department_id, l.provider_key_id, l.provider, l.model, " \
+    "l.method, l.path, l.status, l.error_code, l.error_message, l.prompt_tokens, "            \
+    "l.completion_tokens, l.total_tokens, l.stream, l.request_body, l.request_truncated, "    \
+    "l.response_body, l.response_truncated, l.client_ip, l.user_agent, "                      \
+    "l.upstream_request_id, l.cached_tokens, l.reasoning_tokens, l.cost_nanos, l.cost_flag, " \
+    "l.attempts, l.session_id, l.session_path, l.session_name, l.country, l.referer, "        \
+    "l.forwarded_ip, l.ratelimit_ip, l.request_omitted, l.response_omitted, l.prompt_id, "    \
+    "l.prompt_version, v.name, a.name, d.name, p.name, l.id "                                 \
+    "FROM request_logs l "                                                                    \
+    "LEFT JOIN virtual_keys v ON v.id = l.virtual_key_id "                                    \
+    "LEFT JOIN agents a ON a.id = l.agent_id "                                                \
+    "LEFT JOIN departments d ON d.id = l.department_id "                                      \
+    "LEFT JOIN provider_keys p ON p.id = l.provider_key_id "
 
 #define PRICE_COLUMNS                                                                   \
     "SELECT provider, model, input_per_mtok, output_per_mtok, cached_input_per_mtok, " \
@@ -153,22 +183,16 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_TARGET_COUNT] = "SELECT COUNT(*) FROM vk_targets WHERE virtual_key_id = ?1",
     [ST_LOG_INSERT] = "INSERT INTO request_logs (" LOG_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, "
                       "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
-                      "?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32)",
-    [ST_LOG_LIST] = "SELECT l.request_id, l.client_request_id, l.created_at, l.latency_ms, "
-                    "l.ttfb_ms, l.virtual_key_id, l.agent_id, l.department_id, "
-                    "l.provider_key_id, l.provider, l.model, l.method, l.path, l.status, "
-                    "l.error_code, l.error_message, l.prompt_tokens, l.completion_tokens, "
-                    "l.total_tokens, l.stream, l.request_body, l.request_truncated, "
-                    "l.response_body, l.response_truncated, l.client_ip, l.user_agent, "
-                    "l.upstream_request_id, l.cached_tokens, l.reasoning_tokens, "
-                    "l.cost_nanos, l.cost_flag, l.attempts, v.name, a.name, d.name, p.name, "
-                    "l.id "
-                    "FROM request_logs l "
-                    "LEFT JOIN virtual_keys v ON v.id = l.virtual_key_id "
-                    "LEFT JOIN agents a ON a.id = l.agent_id "
-                    "LEFT JOIN departments d ON d.id = l.department_id "
-                    "LEFT JOIN provider_keys p ON p.id = l.provider_key_id "
-                    "ORDER BY l.created_at DESC, l.id DESC LIMIT ?1",
+                      "?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, "
+                      "?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43)",
+    [ST_LOG_LIST] = LOG_SELECT "ORDER BY l.created_at DESC, l.id DESC LIMIT ?1",
+    /* ?2 is always bound (INT64_MAX for "from the newest") so the cursor is a rowid range seek;
+     * the property test is a primary-key lookup per candidate row. */
+    [ST_LOG_QUERY] = LOG_SELECT
+        "WHERE l.id < ?2 AND (?3 IS NULL OR l.session_id = ?3) "
+        "AND (?4 IS NULL OR EXISTS (SELECT 1 FROM request_properties rp "
+        "WHERE rp.log_id = l.id AND rp.name = ?4 AND (?5 IS NULL OR rp.value = ?5))) "
+        "ORDER BY l.id DESC LIMIT ?1",
     [ST_ATTEMPT_INSERT] = "INSERT INTO request_attempts (log_id, attempt, provider_key_id, "
                           "provider, model, status, error_code, latency_ms, created_at) "
                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -177,6 +201,38 @@ static const char *const stmt_sql[ST_COUNT] = {
                         "FROM request_attempts r "
                         "LEFT JOIN provider_keys p ON p.id = r.provider_key_id "
                         "WHERE r.log_id = ?1 ORDER BY r.attempt, r.id",
+    [ST_PROP_INSERT] = "INSERT INTO request_properties (log_id, name, value) VALUES (?1, ?2, ?3)",
+    [ST_PROP_LIST] = "SELECT name, value FROM request_properties WHERE log_id = ?1 ORDER BY name",
+    /* name: the newest non-null session_name; the last column is when the last response
+     * finished (for duration_ms). */
+    [ST_SESSIONS] = "SELECT l.session_id, "
+                    "(SELECT n.session_name FROM request_logs n WHERE n.session_id = l.session_id "
+                    "AND n.session_name IS NOT NULL ORDER BY n.created_at DESC, n.id DESC "
+                    "LIMIT 1), "
+                    "COUNT(*), SUM(l.cost_nanos), SUM(l.prompt_tokens), "
+                    "SUM(l.completion_tokens), SUM(l.total_tokens), MIN(l.created_at), "
+                    "MAX(l.created_at), MAX(l.created_at + COALESCE(l.latency_ms, 0)) "
+                    "FROM request_logs l WHERE l.session_id IS NOT NULL "
+                    "GROUP BY l.session_id ORDER BY MAX(l.created_at) DESC, l.session_id "
+                    "LIMIT ?1",
+    [ST_SESSION_PATHS] = "SELECT session_path, COUNT(*) FROM request_logs "
+                         "WHERE session_id = ?1 GROUP BY session_path ORDER BY session_path",
+    [ST_PROMPT_ENSURE] = "INSERT INTO prompts (name, created_at) VALUES (?1, ?2) "
+                         "ON CONFLICT (name) DO NOTHING",
+    [ST_PROMPT_ID] = "SELECT id FROM prompts WHERE name = ?1",
+    [ST_PROMPT_NEXT_VERSION] = "SELECT COALESCE(MAX(version), 0) + 1 FROM prompt_versions "
+                               "WHERE prompt_id = ?1",
+    [ST_PROMPT_VERSION_INSERT] = "INSERT INTO prompt_versions (prompt_id, version, template, "
+                                 "created_at) VALUES (?1, ?2, ?3, ?4)",
+    /* ?2 NULL = the newest version. */
+    [ST_PROMPT_GET] = "SELECT v.template, v.version FROM prompts p "
+                      "JOIN prompt_versions v ON v.prompt_id = p.id "
+                      "WHERE p.name = ?1 AND (?2 IS NULL OR v.version = ?2) "
+                      "ORDER BY v.version DESC LIMIT 1",
+    [ST_PROMPT_LIST] = "SELECT p.name, COUNT(v.version), MAX(v.version), p.created_at, "
+                       "MAX(v.created_at) FROM prompts p "
+                       "LEFT JOIN prompt_versions v ON v.prompt_id = p.id "
+                       "GROUP BY p.id ORDER BY p.name",
     /* Exact model or a dated variant of a priced one ("gpt-4o-mini-2024-07-18" → "gpt-4o-mini"),
      * longest first. Not LIKE: '_' and '%' are wildcards there and model names contain '_'. */
     [ST_PRICE_FIND] = PRICE_COLUMNS
@@ -193,7 +249,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_PRICE_LIST] = PRICE_COLUMNS "ORDER BY model, effective_from",
 };
 
-/* JSON shape of ST_LOG_LIST rows: 's' text, 'i' integer, 'b' boolean (all may be null). */
+/* JSON shape of LOG_SELECT rows: 's' text, 'i' integer, 'b' boolean (all may be null). */
 static const struct {
     const char *key;
     char kind;
@@ -208,11 +264,15 @@ static const struct {
     {"request_truncated", 'b'}, {"response_body", 's'},    {"response_truncated", 'b'},
     {"client_ip", 's'},        {"user_agent", 's'},        {"upstream_request_id", 's'},
     {"cached_tokens", 'i'},    {"reasoning_tokens", 'i'},  {"cost_nanos", 'i'},
-    {"cost_flag", 's'},        {"attempt_count", 'i'},     {"virtual_key", 's'},
-    {"agent", 's'},            {"department", 's'},        {"provider_key", 's'},
+    {"cost_flag", 's'},        {"attempt_count", 'i'},     {"session_id", 's'},
+    {"session_path", 's'},     {"session_name", 's'},      {"country", 's'},
+    {"referer", 's'},          {"forwarded_ip", 's'},      {"ratelimit_ip", 's'},
+    {"request_omitted", 'b'},  {"response_omitted", 'b'},  {"prompt_id", 's'},
+    {"prompt_version", 'i'},   {"virtual_key", 's'},       {"agent", 's'},
+    {"department", 's'},       {"provider_key", 's'},
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(log_cols) == LOG_NCOLS + 4);
-/* ST_LOG_LIST: l.id follows the log_cols columns; cost_nanos is log_cols[29] (for cost_usd). */
+/* LOG_SELECT: l.id follows the log_cols columns; cost_nanos is log_cols[29] (for cost_usd). */
 #define LOG_LIST_COL_ID (LOG_NCOLS + 4)
 #define LOG_LIST_COL_COST 29
 
@@ -1305,6 +1365,15 @@ void gw_attempt_free(GwAttempt *a)
     g_free(a);
 }
 
+static void log_property_free(GwLogProperty *p)
+{
+    if (p == NULL)
+        return;
+    g_free(p->name);
+    g_free(p->value);
+    g_free(p);
+}
+
 GwLogRow *gw_log_row_new(void)
 {
     GwLogRow *row = g_new0(GwLogRow, 1);
@@ -1316,6 +1385,7 @@ GwLogRow *gw_log_row_new(void)
     row->reasoning_tokens = -1;
     row->cost_nanos = -1;
     row->attempts = g_ptr_array_new_with_free_func((GDestroyNotify)gw_attempt_free);
+    row->properties = g_ptr_array_new_with_free_func((GDestroyNotify)log_property_free);
     return row;
 }
 
@@ -1338,6 +1408,16 @@ void gw_log_row_free(GwLogRow *row)
     g_free(row->cost_flag);
     if (row->attempts != NULL)
         g_ptr_array_unref(row->attempts);
+    g_free(row->session_id);
+    g_free(row->session_path);
+    g_free(row->session_name);
+    g_free(row->country);
+    g_free(row->referer);
+    g_free(row->forwarded_ip);
+    g_free(row->ratelimit_ip);
+    g_free(row->prompt_id);
+    if (row->properties != NULL)
+        g_ptr_array_unref(row->properties);
     g_free(row);
 }
 
@@ -1379,6 +1459,18 @@ static int log_bind(sqlite3_stmt *s, const GwLogRow *r)
     BIND(bind_text(s, 31, r->cost_flag));
     /* 0 when no upstream was tried (refused before routing). */
     BIND(sqlite3_bind_int(s, 32, r->attempts != NULL ? (int)r->attempts->len : 0));
+    BIND(bind_text(s, 33, r->session_id));
+    BIND(bind_text(s, 34, r->session_path));
+    BIND(bind_text(s, 35, r->session_name));
+    BIND(bind_text(s, 36, r->country));
+    BIND(bind_text(s, 37, r->referer));
+    BIND(bind_text(s, 38, r->forwarded_ip));
+    BIND(bind_text(s, 39, r->ratelimit_ip));
+    BIND(sqlite3_bind_int(s, 40, r->request_omitted ? 1 : 0));
+    BIND(sqlite3_bind_int(s, 41, r->response_omitted ? 1 : 0));
+    BIND(bind_text(s, 42, r->prompt_id));
+    /* 0 = no prompt applied: NULL, like the other "none" ids. */
+    BIND(bind_id(s, 43, r->prompt_version));
     return SQLITE_OK;
 check_rc:
     return rc;
@@ -1425,6 +1517,35 @@ static GwStatus attempts_insert(GwStore *st, gint64 log_id, const GPtrArray *att
     return gs;
 }
 
+static GwStatus properties_insert(GwStore *st, gint64 log_id, guint row,
+                                  const GPtrArray *props, GError **err)
+{
+    if (props == NULL || props->len == 0)
+        return GW_OK;
+    sqlite3_stmt *s = NULL;
+    GwStatus gs = stmt_get(st, ST_PROP_INSERT, &s, err);
+    for (guint i = 0; i < props->len && gs == GW_OK; i++) {
+        const GwLogProperty *p = g_ptr_array_index(props, i);
+        if (p == NULL || p->name == NULL || p->value == NULL) {
+            gs = gw_fail(err, GW_EINVAL, "log insert: row %u property %u is incomplete", row, i);
+            break;
+        }
+        int rc;
+        BIND(sqlite3_bind_int64(s, 1, log_id));
+        BIND(bind_text(s, 2, p->name));
+        BIND(bind_text(s, 3, p->value));
+        rc = sqlite3_step(s);
+    check_rc:
+        /* The tracking parser refuses repeated names; a repeat here is a caller bug. */
+        if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+            gs = gw_fail(err, GW_EINVAL, "log insert: row %u repeats a property name", row);
+        else if (rc != SQLITE_DONE)
+            gs = db_fail(st, rc, "writing request properties", err);
+        stmt_done(s);
+    }
+    return gs;
+}
+
 GwStatus gw_store_log_insert(GwStore *st, GwLogRow **rows, guint n, GError **err)
 {
     if (n == 0)
@@ -1448,8 +1569,11 @@ GwStatus gw_store_log_insert(GwStore *st, GwLogRow **rows, guint n, GError **err
             gs = db_fail(st, rc, "writing request logs", err);
         stmt_done(s);
         /* Read right after this row's insert, before any other insert on the connection. */
+        gint64 log_id = sqlite3_last_insert_rowid(st->db);
         if (gs == GW_OK)
-            gs = attempts_insert(st, sqlite3_last_insert_rowid(st->db), rows[i]->attempts, err);
+            gs = attempts_insert(st, log_id, rows[i]->attempts, err);
+        if (gs == GW_OK)
+            gs = properties_insert(st, log_id, i, rows[i]->properties, err);
     }
     return tx_end(st, gs, err);
 }
@@ -1511,17 +1635,41 @@ static GwStatus attempts_json(GwStore *st, gint64 log_id, json_t **out, GError *
     return GW_OK;
 }
 
-GwStatus gw_store_log_list_json(GwStore *st, int limit, json_t **out, GError **err)
+/* Properties of one log row as a JSON object {name: value} (*out, new reference). */
+static GwStatus properties_json(GwStore *st, gint64 log_id, json_t **out, GError **err)
 {
-    if (limit < 1)
-        return gw_fail(err, GW_EINVAL, "log list: limit must be at least 1");
     sqlite3_stmt *s = NULL;
-    GwStatus gs = stmt_get(st, ST_LOG_LIST, &s, err);
+    GwStatus gs = stmt_get(st, ST_PROP_LIST, &s, err);
     if (gs != GW_OK)
         return gs;
+    json_t *obj = json_object();
+    int rc = sqlite3_bind_int64(s, 1, log_id);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        /* Names are checked ASCII by the tracking parser; make_valid guards older or odd rows
+         * (json_object_set_new refuses invalid UTF-8 keys). */
+        char *name = g_utf8_make_valid((const char *)sqlite3_column_text(s, 0), -1);
+        json_object_set_new(obj, name, json_text(s, 1));
+        g_free(name);
+        rc = SQLITE_OK;
+    }
+    if (rc != SQLITE_DONE)
+        gs = db_fail(st, rc, "listing request properties", err);
+    stmt_done(s);
+    if (gs != GW_OK) {
+        json_decref(obj);
+        return gs;
+    }
+    *out = obj;
+    return GW_OK;
+}
+
+/* Steps a bound LOG_SELECT statement into a JSON array (*out) and resets it. */
+static GwStatus log_rows_json(GwStore *st, sqlite3_stmt *s, json_t **out, GError **err)
+{
+    GwStatus gs = GW_OK;
     json_t *arr = json_array();
-    int rc = sqlite3_bind_int(s, 1, limit);
-    while (gs == GW_OK && rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+    int rc = SQLITE_OK;
+    while (gs == GW_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         json_t *obj = json_object();
         for (int i = 0; i < (int)G_N_ELEMENTS(log_cols); i++) {
             json_t *v;
@@ -1541,15 +1689,308 @@ GwStatus gw_store_log_list_json(GwStore *st, int limit, json_t **out, GError **e
             usd = gw_cost_format_usd(sqlite3_column_int64(s, LOG_LIST_COL_COST));
         json_object_set_new(obj, "cost_usd", usd != NULL ? json_string(usd) : json_null());
         g_free(usd);
-        json_t *attempts = NULL;
-        gs = attempts_json(st, sqlite3_column_int64(s, LOG_LIST_COL_ID), &attempts, err);
+        gint64 id = sqlite3_column_int64(s, LOG_LIST_COL_ID);
+        json_object_set_new(obj, "id", json_integer(id));
+        json_t *attempts = NULL, *props = NULL;
+        gs = attempts_json(st, id, &attempts, err);
         if (gs == GW_OK)
             json_object_set_new(obj, "attempts", attempts);
+        if (gs == GW_OK)
+            gs = properties_json(st, id, &props, err);
+        if (gs == GW_OK)
+            json_object_set_new(obj, "properties", props);
         json_array_append_new(arr, obj);
-        rc = SQLITE_OK;
     }
     if (gs == GW_OK && rc != SQLITE_DONE)
         gs = db_fail(st, rc, "listing request logs", err);
+    stmt_done(s);
+    if (gs != GW_OK) {
+        json_decref(arr);
+        return gs;
+    }
+    *out = arr;
+    return GW_OK;
+}
+
+GwStatus gw_store_log_list_json(GwStore *st, int limit, json_t **out, GError **err)
+{
+    if (limit < 1)
+        return gw_fail(err, GW_EINVAL, "log list: limit must be at least 1");
+    sqlite3_stmt *s = NULL;
+    GwStatus gs = stmt_get(st, ST_LOG_LIST, &s, err);
+    if (gs != GW_OK)
+        return gs;
+    int rc = sqlite3_bind_int(s, 1, limit);
+    if (rc != SQLITE_OK) {
+        gs = db_fail(st, rc, "listing request logs", err);
+        stmt_done(s);
+        return gs;
+    }
+    return log_rows_json(st, s, out, err);
+}
+
+#define LOG_QUERY_MAX 1000
+
+GwStatus gw_store_log_query_json(GwStore *st, const GwLogQuery *q, json_t **out, GError **err)
+{
+    if (q == NULL || out == NULL)
+        return gw_fail(err, GW_EINVAL, "log query: no query");
+    if (q->limit < 1 || q->limit > LOG_QUERY_MAX)
+        return gw_fail(err, GW_EINVAL, "log query: limit must be 1 to %d", LOG_QUERY_MAX);
+    if (q->before_id < 0)
+        return gw_fail(err, GW_EINVAL, "log query: before id must not be negative");
+    if (q->property_value != NULL && q->property_name == NULL)
+        return gw_fail(err, GW_EINVAL, "log query: a property value needs a property name");
+    sqlite3_stmt *s = NULL;
+    GwStatus gs = stmt_get(st, ST_LOG_QUERY, &s, err);
+    if (gs != GW_OK)
+        return gs;
+    int rc;
+    BIND(sqlite3_bind_int(s, 1, q->limit));
+    BIND(sqlite3_bind_int64(s, 2, q->before_id > 0 ? q->before_id : G_MAXINT64));
+    BIND(bind_text(s, 3, q->session_id));
+    BIND(bind_text(s, 4, q->property_name));
+    BIND(bind_text(s, 5, q->property_value));
+    return log_rows_json(st, s, out, err);
+check_rc:
+    gs = db_fail(st, rc, "querying request logs", err);
+    stmt_done(s);
+    return gs;
+}
+
+/* ---- sessions ---- */
+
+#define SESSIONS_MAX 1000
+
+/* [{path, requests}] of one session (*out, new reference). */
+static GwStatus session_paths_json(GwStore *st, sqlite3_stmt *outer, json_t **out, GError **err)
+{
+    sqlite3_stmt *s = NULL;
+    GwStatus gs = stmt_get(st, ST_SESSION_PATHS, &s, err);
+    if (gs != GW_OK)
+        return gs;
+    json_t *arr = json_array();
+    /* Bound from the outer row: its text stays valid until that statement steps again. */
+    int rc = sqlite3_bind_text(s, 1, (const char *)sqlite3_column_text(outer, 0),
+                               sqlite3_column_bytes(outer, 0), SQLITE_TRANSIENT);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        json_t *o = json_object();
+        json_object_set_new(o, "path", json_text(s, 0));
+        json_object_set_new(o, "requests", json_integer(sqlite3_column_int64(s, 1)));
+        json_array_append_new(arr, o);
+        rc = SQLITE_OK;
+    }
+    if (rc != SQLITE_DONE)
+        gs = db_fail(st, rc, "listing session paths", err);
+    stmt_done(s);
+    if (gs != GW_OK) {
+        json_decref(arr);
+        return gs;
+    }
+    *out = arr;
+    return GW_OK;
+}
+
+GwStatus gw_store_sessions_json(GwStore *st, int limit, json_t **out, GError **err)
+{
+    if (out == NULL || limit < 1 || limit > SESSIONS_MAX)
+        return gw_fail(err, GW_EINVAL, "sessions: limit must be 1 to %d", SESSIONS_MAX);
+    sqlite3_stmt *s = NULL;
+    GwStatus gs = stmt_get(st, ST_SESSIONS, &s, err);
+    if (gs != GW_OK)
+        return gs;
+    json_t *arr = json_array();
+    int rc = sqlite3_bind_int(s, 1, limit);
+    while (gs == GW_OK && rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        json_t *o = json_object();
+        json_object_set_new(o, "session_id", json_text(s, 0));
+        json_object_set_new(o, "name", json_text(s, 1));
+        json_object_set_new(o, "requests", json_integer(sqlite3_column_int64(s, 2)));
+        /* SUM over only unknown values is NULL: unknown, not zero. */
+        json_object_set_new(o, "cost_nanos", json_int_or_null(s, 3));
+        char *usd = sqlite3_column_type(s, 3) != SQLITE_NULL
+                        ? gw_cost_format_usd(sqlite3_column_int64(s, 3))
+                        : NULL;
+        json_object_set_new(o, "cost_usd", usd != NULL ? json_string(usd) : json_null());
+        g_free(usd);
+        json_object_set_new(o, "prompt_tokens", json_int_or_null(s, 4));
+        json_object_set_new(o, "completion_tokens", json_int_or_null(s, 5));
+        json_object_set_new(o, "total_tokens", json_int_or_null(s, 6));
+        gint64 first = sqlite3_column_int64(s, 7);
+        json_object_set_new(o, "first_at", json_integer(first));
+        json_object_set_new(o, "last_at", json_integer(sqlite3_column_int64(s, 8)));
+        json_object_set_new(o, "duration_ms", json_integer(sqlite3_column_int64(s, 9) - first));
+        json_t *paths = NULL;
+        gs = session_paths_json(st, s, &paths, err);
+        if (gs == GW_OK)
+            json_object_set_new(o, "paths", paths);
+        json_array_append_new(arr, o);
+        rc = SQLITE_OK;
+    }
+    if (gs == GW_OK && rc != SQLITE_DONE)
+        gs = db_fail(st, rc, "listing sessions", err);
+    stmt_done(s);
+    if (gs != GW_OK) {
+        json_decref(arr);
+        return gs;
+    }
+    *out = arr;
+    return GW_OK;
+}
+
+/* ---- prompt templates ---- */
+
+#define PROMPT_NAME_MAX 128
+#define PROMPT_TEMPLATE_MAX (256 * 1024)
+
+/* Names end up in headers (alephant-prompt-id), URLs and tables: a plain ASCII identifier. */
+static gboolean prompt_name_ok(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > PROMPT_NAME_MAX)
+        return FALSE;
+    for (const char *c = name; *c != '\0'; c++)
+        if (!g_ascii_isalnum(*c) && *c != '.' && *c != '_' && *c != '-')
+            return FALSE;
+    return TRUE;
+}
+
+GwStatus gw_store_prompt_add(GwStore *st, const char *name, const char *template_json,
+                             int *version_out, GError **err)
+{
+    if (name == NULL || template_json == NULL)
+        return gw_fail(err, GW_EINVAL, "prompt: name and template are required");
+    if (!prompt_name_ok(name))
+        return gw_fail(err, GW_EINVAL,
+                       "prompt: the name must be 1-%d characters of A-Z a-z 0-9 . _ -",
+                       PROMPT_NAME_MAX);
+    size_t len = strlen(template_json);
+    if (len > PROMPT_TEMPLATE_MAX)
+        return gw_fail(err, GW_ETOOBIG, "prompt: the template exceeds %d bytes",
+                       PROMPT_TEMPLATE_MAX);
+    /* Duplicate keys would let two JSON readers see different templates. */
+    json_error_t jerr;
+    json_t *parsed = json_loadb(template_json, len, JSON_REJECT_DUPLICATES, &jerr);
+    gboolean is_object = json_is_object(parsed);
+    json_decref(parsed);
+    if (parsed == NULL)
+        return gw_fail(err, GW_EINVAL, "prompt: the template is not valid JSON: %s (line %d)",
+                       jerr.text, jerr.line);
+    if (!is_object)
+        return gw_fail(err, GW_EINVAL, "prompt: the template must be a JSON object");
+
+    gint64 now = now_ms(), prompt_id = 0;
+    int version = 0;
+    /* One write transaction: concurrent adds get distinct, consecutive versions. */
+    GwStatus gs = tx_begin(st, err);
+    if (gs != GW_OK)
+        return gs;
+    sqlite3_stmt *s = NULL;
+    int rc;
+    gs = stmt_get(st, ST_PROMPT_ENSURE, &s, err);
+    if (gs != GW_OK)
+        return tx_end(st, gs, err);
+    BIND(bind_text(s, 1, name));
+    BIND(sqlite3_bind_int64(s, 2, now));
+    rc = sqlite3_step(s);
+check_rc:
+    if (rc != SQLITE_DONE)
+        gs = db_fail(st, rc, "creating a prompt", err);
+    stmt_done(s);
+    if (gs == GW_OK) {
+        gs = id_by_name(st, ST_PROMPT_ID, name, &prompt_id, err);
+        if (gs == GW_ENOTFOUND)
+            gs = gw_fail(err, GW_EDB, "prompt '%s' vanished while adding to it", name);
+    }
+    if (gs == GW_OK)
+        gs = stmt_get(st, ST_PROMPT_NEXT_VERSION, &s, err);
+    if (gs == GW_OK) {
+        rc = sqlite3_bind_int64(s, 1, prompt_id);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW)
+            version = sqlite3_column_int(s, 0);
+        else
+            gs = db_fail(st, rc, "numbering a prompt version", err);
+        stmt_done(s);
+    }
+    if (gs == GW_OK)
+        gs = stmt_get(st, ST_PROMPT_VERSION_INSERT, &s, err);
+    if (gs == GW_OK) {
+        rc = sqlite3_bind_int64(s, 1, prompt_id);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_bind_int(s, 2, version);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_bind_text(s, 3, template_json, (int)len, SQLITE_TRANSIENT);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_bind_int64(s, 4, now);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_step(s);
+        if (rc != SQLITE_DONE)
+            gs = db_fail(st, rc, "adding a prompt version", err);
+        stmt_done(s);
+    }
+    gs = tx_end(st, gs, err);
+    if (gs == GW_OK && version_out != NULL)
+        *version_out = version;
+    return gs;
+}
+
+GwStatus gw_store_prompt_get(GwStore *st, const char *name, int version, char **template_out,
+                             int *version_out, GError **err)
+{
+    if (name == NULL || template_out == NULL)
+        return gw_fail(err, GW_EINVAL, "prompt: no name");
+    if (version < 0)
+        return gw_fail(err, GW_EINVAL, "prompt: version must be positive (0 = newest)");
+    /* Not echoed: the name may come from a client header. */
+    if (!prompt_name_ok(name))
+        return gw_fail(err, GW_ENOTFOUND, "prompt not found (not a valid prompt name)");
+    sqlite3_stmt *s = NULL;
+    GwStatus gs = stmt_get(st, ST_PROMPT_GET, &s, err);
+    if (gs != GW_OK)
+        return gs;
+    int rc;
+    BIND(bind_text(s, 1, name));
+    BIND(version > 0 ? sqlite3_bind_int(s, 2, version) : sqlite3_bind_null(s, 2));
+    rc = sqlite3_step(s);
+check_rc:
+    if (rc == SQLITE_ROW) {
+        *template_out = col_dup(s, 0);
+        if (version_out != NULL)
+            *version_out = sqlite3_column_int(s, 1);
+    } else if (rc == SQLITE_DONE && version > 0) {
+        gs = gw_fail(err, GW_ENOTFOUND, "prompt '%s' version %d not found", name, version);
+    } else if (rc == SQLITE_DONE) {
+        gs = gw_fail(err, GW_ENOTFOUND, "prompt '%s' not found", name);
+    } else {
+        gs = db_fail(st, rc, "reading a prompt", err);
+    }
+    stmt_done(s);
+    return gs;
+}
+
+GwStatus gw_store_prompt_list_json(GwStore *st, json_t **out, GError **err)
+{
+    if (out == NULL)
+        return gw_fail(err, GW_EINVAL, "prompt list: no output");
+    sqlite3_stmt *s = NULL;
+    GwStatus gs = stmt_get(st, ST_PROMPT_LIST, &s, err);
+    if (gs != GW_OK)
+        return gs;
+    json_t *arr = json_array();
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        json_t *o = json_object();
+        json_object_set_new(o, "name", json_text(s, 0));
+        json_object_set_new(o, "versions", json_integer(sqlite3_column_int64(s, 1)));
+        json_object_set_new(o, "latest_version", json_int_or_null(s, 2));
+        json_object_set_new(o, "created_at", json_integer(sqlite3_column_int64(s, 3)));
+        json_object_set_new(o, "updated_at", json_int_or_null(s, 4));
+        json_array_append_new(arr, o);
+    }
+    if (rc != SQLITE_DONE)
+        gs = db_fail(st, rc, "listing prompts", err);
     stmt_done(s);
     if (gs != GW_OK) {
         json_decref(arr);

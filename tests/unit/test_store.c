@@ -543,8 +543,8 @@ static void test_logs(Fixture *f, gconstpointer data G_GNUC_UNUSED)
     g_assert_cmpstr(json_string_value(json_object_get(r0, "response_body")), ==,
                     "data: caf\xef\xbf\xbd");
     g_assert_cmpstr(json_string_value(json_object_get(r0, "upstream_request_id")), ==, "req_1");
-    /* 36 columns and names, cost_usd, attempts */
-    g_assert_cmpint(json_object_size(r0), ==, 38);
+    /* 47 columns and names, cost_usd, id, attempts, properties */
+    g_assert_cmpint(json_object_size(r0), ==, 51);
 
     /* the sparse row: NULL tokens and ids are JSON null, booleans false */
     g_assert_true(json_is_null(json_object_get(r1, "prompt_tokens")));
@@ -557,7 +557,7 @@ static void test_logs(Fixture *f, gconstpointer data G_GNUC_UNUSED)
     g_assert_true(json_is_false(json_object_get(r1, "stream")));
     g_assert_cmpint(json_integer_value(json_object_get(r1, "status")), ==, 401);
     g_assert_cmpstr(json_string_value(json_object_get(r1, "error_code")), ==, "invalid_api_key");
-    g_assert_cmpint(json_object_size(r1), ==, 38);
+    g_assert_cmpint(json_object_size(r1), ==, 51);
     json_decref(arr);
 
     arr = list_logs(f, 1);
@@ -1007,6 +1007,436 @@ static void test_logs_attempts_cost(Fixture *f, gconstpointer data G_GNUC_UNUSED
     json_decref(arr);
 }
 
+/* ---- request tracking: properties, sessions, privacy flags; filtered queries ---- */
+
+static void add_prop(GwLogRow *r, const char *name, const char *value)
+{
+    GwLogProperty *p = g_new0(GwLogProperty, 1);
+    p->name = g_strdup(name);
+    p->value = g_strdup(value);
+    g_ptr_array_add(r->properties, p);
+}
+
+static void insert_rows(Fixture *f, GwLogRow **rows, guint n)
+{
+    GError *err = NULL;
+    g_assert_cmpint(gw_store_log_insert(f->st, rows, n, &err), ==, GW_OK);
+    g_assert_no_error(err);
+    for (guint i = 0; i < n; i++)
+        gw_log_row_free(rows[i]);
+}
+
+static json_t *query_logs(Fixture *f, const GwLogQuery *q)
+{
+    GError *err = NULL;
+    json_t *arr = NULL;
+    g_assert_cmpint(gw_store_log_query_json(f->st, q, &arr, &err), ==, GW_OK);
+    g_assert_no_error(err);
+    g_assert_true(json_is_array(arr));
+    return arr;
+}
+
+static const char *row_rid(json_t *arr, size_t i)
+{
+    return json_string_value(json_object_get(json_array_get(arr, i), "request_id"));
+}
+
+static void test_logs_tracking(Fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+    GError *err = NULL;
+    GwLogRow *rows[2];
+    rows[0] = make_row("00000000-0000-7000-8000-000000000001", 1700000000000, 0);
+    rows[1] = make_row("00000000-0000-7000-8000-000000000002", 1700000001000, 0);
+    /* new rows start with an empty property list and no tracking fields */
+    g_assert_nonnull(rows[0]->properties);
+    g_assert_cmpuint(rows[0]->properties->len, ==, 0);
+    g_assert_null(rows[0]->session_id);
+    g_assert_false(rows[0]->request_omitted);
+    g_assert_cmpint(rows[0]->prompt_version, ==, 0);
+
+    GwLogRow *r = rows[0];
+    r->session_id = g_strdup("sess-1");
+    r->session_path = g_strdup("/plan/search");
+    r->session_name = g_strdup("Trip planner");
+    r->country = g_strdup("DE");
+    r->referer = g_strdup("https://example.com/app?x=1");
+    r->forwarded_ip = g_strdup("203.0.113.7");
+    r->ratelimit_ip = g_strdup("198.51.100.2");
+    r->request_omitted = TRUE;
+    r->response_omitted = FALSE;
+    r->prompt_id = g_strdup("support.v1");
+    r->prompt_version = 3;
+    add_prop(r, "env", "prod");
+    add_prop(r, "user", "caf\xc3\xa9 \"42\"");
+    rows[1]->response_omitted = TRUE;
+    insert_rows(f, rows, 2);
+
+    json_t *arr = list_logs(f, 10);
+    g_assert_cmpuint(json_array_size(arr), ==, 2);
+    json_t *o1 = json_array_get(arr, 0), *o0 = json_array_get(arr, 1);
+    g_assert_cmpstr(json_string_value(json_object_get(o0, "session_id")), ==, "sess-1");
+    g_assert_cmpstr(json_string_value(json_object_get(o0, "session_path")), ==, "/plan/search");
+    g_assert_cmpstr(json_string_value(json_object_get(o0, "session_name")), ==, "Trip planner");
+    g_assert_cmpstr(json_string_value(json_object_get(o0, "country")), ==, "DE");
+    g_assert_cmpstr(json_string_value(json_object_get(o0, "referer")), ==,
+                    "https://example.com/app?x=1");
+    g_assert_cmpstr(json_string_value(json_object_get(o0, "forwarded_ip")), ==, "203.0.113.7");
+    g_assert_cmpstr(json_string_value(json_object_get(o0, "ratelimit_ip")), ==, "198.51.100.2");
+    g_assert_true(json_is_true(json_object_get(o0, "request_omitted")));
+    g_assert_true(json_is_false(json_object_get(o0, "response_omitted")));
+    g_assert_cmpstr(json_string_value(json_object_get(o0, "prompt_id")), ==, "support.v1");
+    g_assert_cmpint(json_integer_value(json_object_get(o0, "prompt_version")), ==, 3);
+    json_t *props = json_object_get(o0, "properties");
+    g_assert_true(json_is_object(props));
+    g_assert_cmpuint(json_object_size(props), ==, 2);
+    g_assert_cmpstr(json_string_value(json_object_get(props, "env")), ==, "prod");
+    g_assert_cmpstr(json_string_value(json_object_get(props, "user")), ==, "caf\xc3\xa9 \"42\"");
+    g_assert_true(json_is_integer(json_object_get(o0, "id")));
+    g_assert_cmpint(json_integer_value(json_object_get(o0, "id")), <,
+                    json_integer_value(json_object_get(o1, "id")));
+
+    /* the plain row: nulls, false, no properties */
+    g_assert_true(json_is_null(json_object_get(o1, "session_id")));
+    g_assert_true(json_is_null(json_object_get(o1, "country")));
+    g_assert_true(json_is_null(json_object_get(o1, "prompt_id")));
+    g_assert_true(json_is_null(json_object_get(o1, "prompt_version")));
+    g_assert_true(json_is_false(json_object_get(o1, "request_omitted")));
+    g_assert_true(json_is_true(json_object_get(o1, "response_omitted")));
+    g_assert_true(json_is_object(json_object_get(o1, "properties")));
+    g_assert_cmpuint(json_object_size(json_object_get(o1, "properties")), ==, 0);
+    json_decref(arr);
+
+    /* query rows have the same shape as list rows */
+    GwLogQuery q = {.limit = 10};
+    arr = query_logs(f, &q);
+    g_assert_cmpuint(json_array_size(arr), ==, 2);
+    g_assert_cmpuint(json_object_size(json_array_get(arr, 0)), ==, 51);
+    g_assert_cmpstr(json_string_value(json_object_get(
+                        json_object_get(json_array_get(arr, 1), "properties"), "env")),
+                    ==, "prod");
+    json_decref(arr);
+
+    /* a repeated property name refuses the whole batch: no row, no property is kept */
+    GwLogRow *bad[2] = {make_row("00000000-0000-7000-8000-000000000003", 1700000002000, 0),
+                        make_row("00000000-0000-7000-8000-000000000004", 1700000003000, 0)};
+    add_prop(bad[0], "k", "1");
+    add_prop(bad[1], "k", "1");
+    add_prop(bad[1], "k", "2");
+    g_assert_cmpint(gw_store_log_insert(f->st, bad, 2, &err), ==, GW_EINVAL);
+    g_clear_error(&err);
+    /* and so does an incomplete property */
+    gw_log_row_free(bad[1]);
+    bad[1] = make_row("00000000-0000-7000-8000-000000000004", 1700000003000, 0);
+    add_prop(bad[1], "k", NULL);
+    g_assert_cmpint(gw_store_log_insert(f->st, bad, 2, &err), ==, GW_EINVAL);
+    g_clear_error(&err);
+    gw_log_row_free(bad[0]);
+    gw_log_row_free(bad[1]);
+    q = (GwLogQuery){.limit = 10, .property_name = "k"};
+    arr = query_logs(f, &q);
+    g_assert_cmpuint(json_array_size(arr), ==, 0);
+    json_decref(arr);
+    arr = list_logs(f, 10);
+    g_assert_cmpuint(json_array_size(arr), ==, 2);
+    json_decref(arr);
+}
+
+static void test_logs_query(Fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+    GError *err = NULL;
+    GwLogRow *rows[6];
+    for (int i = 0; i < 6; i++) {
+        char rid[37];
+        g_snprintf(rid, sizeof rid, "00000000-0000-7000-8000-00000000000%d", i);
+        /* created_at runs backwards: the query orders by id (log order), not by time */
+        rows[i] = make_row(rid, 1700000010000 - i * 1000, 0);
+    }
+    rows[0]->session_id = g_strdup("s1");
+    rows[1]->session_id = g_strdup("s2");
+    rows[2]->session_id = g_strdup("s1");
+    add_prop(rows[0], "env", "prod");
+    add_prop(rows[1], "env", "dev");
+    add_prop(rows[2], "env", "prod");
+    add_prop(rows[2], "team", "a\"b'%_c");
+    /* values that LIKE would match with wildcards; equality must not */
+    add_prop(rows[3], "team", "aXb'YZc");
+    add_prop(rows[4], "team", "a\"b'%_");
+    add_prop(rows[5], "team2", "a\"b'%_c");
+    insert_rows(f, rows, 6);
+
+    GwLogQuery q = {.limit = 100, .session_id = "s1"};
+    json_t *arr = query_logs(f, &q);
+    g_assert_cmpuint(json_array_size(arr), ==, 2);
+    g_assert_cmpstr(row_rid(arr, 0), ==, "00000000-0000-7000-8000-000000000002");
+    g_assert_cmpstr(row_rid(arr, 1), ==, "00000000-0000-7000-8000-000000000000");
+    json_decref(arr);
+
+    q = (GwLogQuery){.limit = 100, .session_id = "nope"};
+    arr = query_logs(f, &q);
+    g_assert_cmpuint(json_array_size(arr), ==, 0);
+    json_decref(arr);
+
+    /* property with any value */
+    q = (GwLogQuery){.limit = 100, .property_name = "env"};
+    arr = query_logs(f, &q);
+    g_assert_cmpuint(json_array_size(arr), ==, 3);
+    json_decref(arr);
+
+    /* property with a value */
+    q = (GwLogQuery){.limit = 100, .property_name = "env", .property_value = "prod"};
+    arr = query_logs(f, &q);
+    g_assert_cmpuint(json_array_size(arr), ==, 2);
+    g_assert_cmpstr(row_rid(arr, 0), ==, "00000000-0000-7000-8000-000000000002");
+    json_decref(arr);
+
+    /* quotes, % and _ are literal characters */
+    q = (GwLogQuery){.limit = 100, .property_name = "team", .property_value = "a\"b'%_c"};
+    arr = query_logs(f, &q);
+    g_assert_cmpuint(json_array_size(arr), ==, 1);
+    g_assert_cmpstr(row_rid(arr, 0), ==, "00000000-0000-7000-8000-000000000002");
+    json_decref(arr);
+    q = (GwLogQuery){.limit = 100, .property_name = "team", .property_value = "%"};
+    arr = query_logs(f, &q);
+    g_assert_cmpuint(json_array_size(arr), ==, 0);
+    json_decref(arr);
+    q = (GwLogQuery){.limit = 100, .property_name = "t%", .property_value = NULL};
+    arr = query_logs(f, &q);
+    g_assert_cmpuint(json_array_size(arr), ==, 0);
+    json_decref(arr);
+
+    /* filters combine */
+    q = (GwLogQuery){.limit = 100, .session_id = "s1", .property_name = "team"};
+    arr = query_logs(f, &q);
+    g_assert_cmpuint(json_array_size(arr), ==, 1);
+    g_assert_cmpstr(row_rid(arr, 0), ==, "00000000-0000-7000-8000-000000000002");
+    gint64 id2 = json_integer_value(json_object_get(json_array_get(arr, 0), "id"));
+    json_decref(arr);
+    q = (GwLogQuery){.limit = 100, .session_id = "s1", .before_id = id2};
+    arr = query_logs(f, &q);
+    g_assert_cmpuint(json_array_size(arr), ==, 1);
+    g_assert_cmpstr(row_rid(arr, 0), ==, "00000000-0000-7000-8000-000000000000");
+    json_decref(arr);
+
+    /* bad queries */
+    GwLogQuery bad[] = {
+        {.limit = 0},
+        {.limit = 1001},
+        {.limit = 10, .before_id = -1},
+        {.limit = 10, .property_value = "prod"},
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+        arr = NULL;
+        g_assert_cmpint(gw_store_log_query_json(f->st, &bad[i], &arr, &err), ==, GW_EINVAL);
+        g_assert_null(arr);
+        g_clear_error(&err);
+    }
+    q = (GwLogQuery){.limit = 1000};
+    arr = query_logs(f, &q);
+    g_assert_cmpuint(json_array_size(arr), ==, 6);
+    json_decref(arr);
+}
+
+static void test_logs_keyset(Fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+    GwLogRow *rows[25];
+    for (int i = 0; i < 25; i++) {
+        char rid[37];
+        g_snprintf(rid, sizeof rid, "00000000-0000-7000-8000-0000000000%02d", i);
+        /* equal timestamps: only the id orders them */
+        rows[i] = make_row(rid, 1700000000000, 0);
+    }
+    insert_rows(f, rows, 25);
+
+    GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    GwLogQuery q = {.limit = 10};
+    gint64 last = G_MAXINT64;
+    const guint want[] = {10, 10, 5, 0};
+    for (gsize page = 0; page < G_N_ELEMENTS(want); page++) {
+        json_t *arr = query_logs(f, &q);
+        g_assert_cmpuint(json_array_size(arr), ==, want[page]);
+        size_t i;
+        json_t *r;
+        json_array_foreach(arr, i, r) {
+            gint64 id = json_integer_value(json_object_get(r, "id"));
+            g_assert_cmpint(id, <, last); /* strictly newest first, across pages too */
+            last = id;
+            g_assert_true(g_hash_table_add(seen, g_strdup(row_rid(arr, i))));
+        }
+        if (json_array_size(arr) > 0)
+            q.before_id = last;
+        json_decref(arr);
+    }
+    g_assert_cmpuint(g_hash_table_size(seen), ==, 25);
+    g_hash_table_unref(seen);
+}
+
+static GwLogRow *session_row(const char *rid, gint64 created, gint64 latency, const char *sid,
+                             const char *path, const char *name, gint64 tokens, gint64 cost)
+{
+    GwLogRow *r = make_row(rid, created, 0);
+    r->latency_ms = latency;
+    r->session_id = g_strdup(sid);
+    r->session_path = g_strdup(path);
+    r->session_name = g_strdup(name);
+    if (tokens >= 0) {
+        r->prompt_tokens = tokens;
+        r->completion_tokens = 1;
+        r->total_tokens = tokens + 1;
+    }
+    r->cost_nanos = cost;
+    return r;
+}
+
+static void test_sessions(Fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+    GError *err = NULL;
+    GwLogRow *rows[] = {
+        /* s1: 1000..(3000+2500); named "Old" then "Trip", the newest name wins even though a
+         * later request has no name */
+        session_row("00000000-0000-7000-8000-000000000001", 1000, 100, "s1", "/plan", "Old", 10,
+                    1000),
+        session_row("00000000-0000-7000-8000-000000000002", 2000, 400, "s1", "/plan/search",
+                    "Trip", 20, 2000),
+        session_row("00000000-0000-7000-8000-000000000003", 3000, 2500, "s1", "/plan", NULL, -1,
+                    -1),
+        session_row("00000000-0000-7000-8000-000000000004", 3500, 10, "s1", NULL, NULL, 5, 500),
+        /* s2: one request, unknown cost and tokens, newest activity */
+        session_row("00000000-0000-7000-8000-000000000005", 9000, 50, "s2", "/", NULL, -1, -1),
+        /* no session: not listed */
+        session_row("00000000-0000-7000-8000-000000000006", 9500, 50, NULL, "/x", "N", 1, 1),
+    };
+    insert_rows(f, rows, G_N_ELEMENTS(rows));
+
+    json_t *arr = NULL;
+    g_assert_cmpint(gw_store_sessions_json(f->st, 10, &arr, &err), ==, GW_OK);
+    g_assert_no_error(err);
+    g_assert_cmpuint(json_array_size(arr), ==, 2);
+    json_t *s2 = json_array_get(arr, 0), *s1 = json_array_get(arr, 1);
+
+    g_assert_cmpstr(json_string_value(json_object_get(s2, "session_id")), ==, "s2");
+    g_assert_true(json_is_null(json_object_get(s2, "name")));
+    g_assert_cmpint(json_integer_value(json_object_get(s2, "requests")), ==, 1);
+    g_assert_true(json_is_null(json_object_get(s2, "cost_nanos")));
+    g_assert_true(json_is_null(json_object_get(s2, "total_tokens")));
+    g_assert_cmpint(json_integer_value(json_object_get(s2, "duration_ms")), ==, 50);
+
+    g_assert_cmpstr(json_string_value(json_object_get(s1, "session_id")), ==, "s1");
+    g_assert_cmpstr(json_string_value(json_object_get(s1, "name")), ==, "Trip");
+    g_assert_cmpint(json_integer_value(json_object_get(s1, "requests")), ==, 4);
+    g_assert_cmpint(json_integer_value(json_object_get(s1, "cost_nanos")), ==, 3500);
+    g_assert_cmpstr(json_string_value(json_object_get(s1, "cost_usd")), ==, "0.000003500");
+    g_assert_cmpint(json_integer_value(json_object_get(s1, "prompt_tokens")), ==, 35);
+    g_assert_cmpint(json_integer_value(json_object_get(s1, "completion_tokens")), ==, 3);
+    g_assert_cmpint(json_integer_value(json_object_get(s1, "total_tokens")), ==, 38);
+    g_assert_cmpint(json_integer_value(json_object_get(s1, "first_at")), ==, 1000);
+    g_assert_cmpint(json_integer_value(json_object_get(s1, "last_at")), ==, 3500);
+    /* ends when the slow third request finished (5500), not at the last start */
+    g_assert_cmpint(json_integer_value(json_object_get(s1, "duration_ms")), ==, 4500);
+    json_t *paths = json_object_get(s1, "paths");
+    g_assert_cmpuint(json_array_size(paths), ==, 3);
+    json_t *p0 = json_array_get(paths, 0), *p1 = json_array_get(paths, 1),
+           *p2 = json_array_get(paths, 2);
+    g_assert_true(json_is_null(json_object_get(p0, "path")));
+    g_assert_cmpint(json_integer_value(json_object_get(p0, "requests")), ==, 1);
+    g_assert_cmpstr(json_string_value(json_object_get(p1, "path")), ==, "/plan");
+    g_assert_cmpint(json_integer_value(json_object_get(p1, "requests")), ==, 2);
+    g_assert_cmpstr(json_string_value(json_object_get(p2, "path")), ==, "/plan/search");
+    g_assert_cmpint(json_integer_value(json_object_get(p2, "requests")), ==, 1);
+    json_decref(arr);
+
+    g_assert_cmpint(gw_store_sessions_json(f->st, 1, &arr, &err), ==, GW_OK);
+    g_assert_cmpuint(json_array_size(arr), ==, 1);
+    g_assert_cmpstr(json_string_value(json_object_get(json_array_get(arr, 0), "session_id")), ==,
+                    "s2");
+    json_decref(arr);
+    g_assert_cmpint(gw_store_sessions_json(f->st, 0, &arr, &err), ==, GW_EINVAL);
+    g_clear_error(&err);
+}
+
+/* ---- prompt templates ---- */
+
+static void test_prompts(Fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+    GError *err = NULL;
+    const char *t1 = "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi {{name}}\"}]}";
+    const char *t2 = "{\"messages\":[{\"role\":\"user\",\"content\":\"Bye {{name}}\"}],"
+                     "\"model\":\"gpt-4o-mini\"}";
+    int v = 0;
+    g_assert_cmpint(gw_store_prompt_add(f->st, "greet.v-1_x", t1, &v, &err), ==, GW_OK);
+    g_assert_no_error(err);
+    g_assert_cmpint(v, ==, 1);
+    g_assert_cmpint(gw_store_prompt_add(f->st, "greet.v-1_x", t2, &v, &err), ==, GW_OK);
+    g_assert_cmpint(v, ==, 2);
+    g_assert_cmpint(gw_store_prompt_add(f->st, "other", t1, NULL, &err), ==, GW_OK);
+
+    char *text = NULL;
+    v = 0;
+    g_assert_cmpint(gw_store_prompt_get(f->st, "greet.v-1_x", 0, &text, &v, &err), ==, GW_OK);
+    g_assert_cmpstr(text, ==, t2);
+    g_assert_cmpint(v, ==, 2);
+    g_free(text);
+    g_assert_cmpint(gw_store_prompt_get(f->st, "greet.v-1_x", 1, &text, &v, &err), ==, GW_OK);
+    g_assert_cmpstr(text, ==, t1);
+    g_assert_cmpint(v, ==, 1);
+    g_free(text);
+    g_assert_cmpint(gw_store_prompt_get(f->st, "other", 0, &text, NULL, &err), ==, GW_OK);
+    g_assert_cmpstr(text, ==, t1);
+    g_free(text);
+
+    /* unknown name or version */
+    text = NULL;
+    g_assert_cmpint(gw_store_prompt_get(f->st, "nope", 0, &text, &v, &err), ==, GW_ENOTFOUND);
+    g_clear_error(&err);
+    g_assert_cmpint(gw_store_prompt_get(f->st, "greet.v-1_x", 3, &text, &v, &err), ==,
+                    GW_ENOTFOUND);
+    g_clear_error(&err);
+    g_assert_cmpint(gw_store_prompt_get(f->st, "x' OR '1'='1", 0, &text, &v, &err), ==,
+                    GW_ENOTFOUND);
+    g_clear_error(&err);
+    g_assert_cmpint(gw_store_prompt_get(f->st, "other", -1, &text, &v, &err), ==, GW_EINVAL);
+    g_clear_error(&err);
+    g_assert_null(text);
+
+    /* refused: bad JSON, non-objects, duplicate keys, bad names, too big */
+    const char *bad_json[] = {"",     "{",   "[]", "\"x\"", "{} x", "{\"a\":1,\"a\":2}",
+                              "{\"a\":\"\xff\"}"};
+    for (gsize i = 0; i < G_N_ELEMENTS(bad_json); i++) {
+        g_assert_cmpint(gw_store_prompt_add(f->st, "bad", bad_json[i], &v, &err), ==, GW_EINVAL);
+        g_clear_error(&err);
+    }
+    char *long_name = g_strnfill(129, 'a');
+    const char *bad_names[] = {"", "a b", "a/b", "caf\xc3\xa9", "x'--", long_name};
+    for (gsize i = 0; i < G_N_ELEMENTS(bad_names); i++) {
+        g_assert_cmpint(gw_store_prompt_add(f->st, bad_names[i], t1, &v, &err), ==, GW_EINVAL);
+        g_clear_error(&err);
+    }
+    long_name[128] = '\0';
+    g_assert_cmpint(gw_store_prompt_add(f->st, long_name, t1, &v, &err), ==, GW_OK);
+    g_free(long_name);
+    GString *big = g_string_new("{\"messages\":[{\"role\":\"user\",\"content\":\"");
+    while (big->len < 256 * 1024)
+        g_string_append_c(big, 'x');
+    g_string_append(big, "\"}]}");
+    g_assert_cmpint(gw_store_prompt_add(f->st, "big", big->str, &v, &err), ==, GW_ETOOBIG);
+    g_clear_error(&err);
+    g_string_free(big, TRUE);
+
+    json_t *arr = NULL;
+    g_assert_cmpint(gw_store_prompt_list_json(f->st, &arr, &err), ==, GW_OK);
+    g_assert_no_error(err);
+    g_assert_cmpuint(json_array_size(arr), ==, 3); /* refused adds created no prompt */
+    json_t *g = json_array_get(arr, 1);
+    g_assert_cmpstr(json_string_value(json_object_get(g, "name")), ==, "greet.v-1_x");
+    g_assert_cmpint(json_integer_value(json_object_get(g, "versions")), ==, 2);
+    g_assert_cmpint(json_integer_value(json_object_get(g, "latest_version")), ==, 2);
+    g_assert_cmpint(json_integer_value(json_object_get(g, "created_at")), >, 0);
+    g_assert_cmpint(json_integer_value(json_object_get(g, "updated_at")), >=,
+                    json_integer_value(json_object_get(g, "created_at")));
+    g_assert_cmpstr(json_string_value(json_object_get(json_array_get(arr, 2), "name")), ==,
+                    "other");
+    json_decref(arr);
+}
+
 /* ---- migrations: 0001 → 0002 on a database with data ---- */
 
 static void raw_exec(sqlite3 *db, const char *sql)
@@ -1371,6 +1801,11 @@ int main(int argc, char **argv)
     FTEST("/store/logs/insert-list", test_logs);
     FTEST("/store/logs/batch-atomic", test_logs_batch_atomic);
     FTEST("/store/logs/attempts-cost", test_logs_attempts_cost);
+    FTEST("/store/logs/tracking", test_logs_tracking);
+    FTEST("/store/logs/query", test_logs_query);
+    FTEST("/store/logs/keyset", test_logs_keyset);
+    FTEST("/store/sessions", test_sessions);
+    FTEST("/store/prompts", test_prompts);
     FTEST("/store/targets", test_targets);
     FTEST("/store/provider-key/delete-target", test_provider_key_delete_target);
     FTEST("/store/prices", test_prices);

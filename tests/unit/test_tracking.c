@@ -207,8 +207,16 @@ static void test_property_refused(void)
     parse_fails(hdrs("alephant-property-x", "a\x1b[31mb", NULL), NULL, "control characters");
     parse_fails(hdrs("alephant-property-x", "a\x7f", NULL), NULL, "control characters");
     parse_fails(hdrs("alephant-property-x", "a\xc2\x85", NULL), NULL, "control characters");
-    parse_fails(hdrs("alephant-property-x", "a\xff", NULL), NULL, "UTF-8");
-    parse_fails(hdrs("alephant-property-x", "\xc3", NULL), NULL, "UTF-8");
+    /* A value that is not UTF-8 cannot be shown or filtered: the property is ignored (the
+     * contract: such headers are ignored, never fatal). */
+    {
+        GwTracking t;
+        parse_ok(hdrs("alephant-property-x", "a\xff", "alephant-property-y", "\xc3",
+                      "alephant-property-ok", "yes", NULL), "127.0.0.1", NULL, &t);
+        g_assert_cmpuint(t.properties->len, ==, 1);
+        g_assert_cmpstr(((GwProperty *)g_ptr_array_index(t.properties, 0))->name, ==, "ok");
+        gw_tracking_clear(&t);
+    }
     /* Repeats, including ones that differ only in case. */
     parse_fails(hdrs("alephant-property-env", "a", "alephant-property-other", "b",
                      "alephant-property-env", "c", NULL),

@@ -168,9 +168,10 @@ export async function startGateway({ processes = 2, threads = 8, env: extraEnv =
       return run(CTL_BIN, args, { env, input });
     },
 
-    async addProviderKey({ name, provider = 'openai-compatible', baseUrl, secret }) {
+    async addProviderKey({ name, provider = 'openai-compatible', baseUrl, secret, apiVersion }) {
       const args = ['provider-key', 'add', '--name', name, '--provider', provider];
       if (baseUrl !== undefined) args.push('--base-url', baseUrl);
+      if (apiVersion !== undefined) args.push('--api-version', apiVersion);
       if (secret !== undefined) {
         args.push('--key-stdin');
         return gw.ctl(args, { input: secret + '\n' });
@@ -187,6 +188,36 @@ export async function startGateway({ processes = 2, threads = 8, env: extraEnv =
       const out = await gw.ctl(args);
       const m = out.match(/vk-[A-Za-z0-9_-]{20,}/);
       return m ? m[0] : out.trim();
+    },
+
+    /**
+     * Adds or updates a routing target of virtual key vkName: `vk target set`. modelMap is an
+     * object { from: to } or the literal "from=to,…" text.
+     */
+    async setTarget(vkName, providerKey, { priority, weight, modelMap } = {}) {
+      const args = ['vk', 'target', 'set', vkName, '--provider-key', providerKey];
+      if (priority !== undefined) args.push('--priority', String(priority));
+      if (weight !== undefined) args.push('--weight', String(weight));
+      if (modelMap !== undefined) {
+        args.push('--model-map', typeof modelMap === 'string' ? modelMap
+          : Object.entries(modelMap).map(([from, to]) => `${from}=${to}`).join(','));
+      }
+      return gw.ctl(args);
+    },
+    async removeTarget(vkName, providerKey) {
+      return gw.ctl(['vk', 'target', 'remove', vkName, '--provider-key', providerKey]);
+    },
+    /** `vk target list NAME --json`, parsed. */
+    async targets(vkName) {
+      return JSON.parse(await gw.ctl(['vk', 'target', 'list', vkName, '--json']));
+    },
+    /** `price set`; amounts are decimal USD per million tokens (strings or numbers). */
+    async setPrice({ model, provider, input, output, cachedInput, effective }) {
+      const args = ['price', 'set', '--model', model, '--provider', provider,
+        '--input', String(input), '--output', String(output)];
+      if (cachedInput !== undefined) args.push('--cached-input', String(cachedInput));
+      if (effective !== undefined) args.push('--effective', effective);
+      return gw.ctl(args);
     },
 
     async logs(limit = 1000) {

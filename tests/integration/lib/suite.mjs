@@ -15,10 +15,13 @@ export function newSecret(prefix = 'sk-upstream-') {
  * ctx.test(name, [options], fn) — node:test's test() that marks the instance failed when fn throws.
  * setup(ctx) runs after both are up (add provider keys, virtual keys).
  */
-export function useGateway({ gateway = {}, setup } = {}) {
-  const ctx = { gw: null, mock: null, secret: newSecret() };
+export function useGateway({ gateway = {}, setup, mocks = 1 } = {}) {
+  // mocks > 1: more mock upstreams in ctx.mocks (ctx.mocks[0] is ctx.mock), reset like it.
+  const ctx = { gw: null, mock: null, mocks: [], secret: newSecret() };
   before(async () => {
     ctx.mock = await startMockUpstream();
+    ctx.mocks = [ctx.mock];
+    for (let i = 1; i < mocks; i++) ctx.mocks.push(await startMockUpstream());
     ctx.gw = await startGateway(gateway);
     if (setup) {
       try { await setup(ctx); } catch (e) { ctx.gw.markFailed(); throw e; }
@@ -27,12 +30,14 @@ export function useGateway({ gateway = {}, setup } = {}) {
   beforeEach(() => {
     ctx.mock?.resetHandler();
     ctx.mock?.clear();
+    for (const m of ctx.mocks.slice(1)) { m.resetHandler(); m.clear(); }
   });
   after(async () => {
     try {
       if (ctx.gw) await ctx.gw.stop();
     } finally {
       if (ctx.mock) await ctx.mock.close();
+      for (const m of ctx.mocks.slice(1)) await m.close();
     }
   }, { timeout: 60_000 });
   ctx.test = (name, opts, fn) => {
