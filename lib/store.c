@@ -2,6 +2,7 @@
  * query of the product as a cached prepared statement with bound parameters. */
 #include "config.h"
 #include "store.h"
+#include "store_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -279,6 +280,7 @@ G_STATIC_ASSERT(G_N_ELEMENTS(log_cols) == LOG_NCOLS + 4);
 struct GwStore {
     sqlite3 *db;
     sqlite3_stmt *stmt[ST_COUNT]; /* prepared on first use, finalized by gw_store_close */
+    GHashTable *more;             /* SQL text address → statement, for store_*.c (store_internal.h) */
 };
 
 static gint64 now_ms(void)
@@ -373,6 +375,55 @@ static GwStatus tx_end(GwStore *st, GwStatus gs, GError **err)
         return tx_commit(st, err);
     tx_rollback(st);
     return gs;
+}
+
+/* ---- helpers for the storage module's other files (store_internal.h) ---- */
+
+static void stmt_finalize(gpointer s)
+{
+    sqlite3_finalize(s);
+}
+
+GwStatus gw_store_prepare(GwStore *st, const char *sql, sqlite3_stmt **out, GError **err)
+{
+    if (st->more == NULL)
+        st->more = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, stmt_finalize);
+    sqlite3_stmt *s = g_hash_table_lookup(st->more, sql);
+    if (s == NULL) {
+        int rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
+        if (rc != SQLITE_OK) {
+            sqlite3_finalize(s);
+            return db_fail(st, rc, "preparing a statement", err);
+        }
+        g_hash_table_insert(st->more, (gpointer)sql, s);
+    }
+    *out = s;
+    return GW_OK;
+}
+
+void gw_store_done(sqlite3_stmt *s)
+{
+    stmt_done(s);
+}
+
+GwStatus gw_store_fail(GwStore *st, int rc, const char *what, GError **err)
+{
+    return db_fail(st, rc, what, err);
+}
+
+GwStatus gw_store_begin(GwStore *st, GError **err)
+{
+    return tx_begin(st, err);
+}
+
+GwStatus gw_store_end(GwStore *st, GwStatus gs, GError **err)
+{
+    return tx_end(st, gs, err);
+}
+
+gint64 gw_store_now_ms(void)
+{
+    return now_ms();
 }
 
 static int bind_text(sqlite3_stmt *s, int i, const char *v)
@@ -483,6 +534,8 @@ void gw_store_close(GwStore *st)
         return;
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(st->stmt[i]);
+    if (st->more != NULL)
+        g_hash_table_unref(st->more);
     sqlite3_close(st->db);
     g_free(st);
 }

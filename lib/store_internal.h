@@ -1,0 +1,23 @@
+/* store_internal.h — what the storage module's own files (store.c, store_budget.c,
+ * store_policy.c, …) share: the GwStore connection and statement helpers. Not for other code. */
+#ifndef GW_STORE_INTERNAL_H
+#define GW_STORE_INTERNAL_H
+
+#include <sqlite3.h>
+#include "store.h"
+
+/* A prepared statement for a static SQL string, cached per connection (keyed by the string's
+ * address, so pass a string literal or a static const array). Reset it with gw_store_done. */
+GwStatus gw_store_prepare(GwStore *st, const char *sql, sqlite3_stmt **out, GError **err);
+/* Resets a statement and clears its bindings. */
+void gw_store_done(sqlite3_stmt *s);
+/* Maps an SQLite result code to a GwStatus with a message naming `what` (never bound values). */
+GwStatus gw_store_fail(GwStore *st, int rc, const char *what, GError **err);
+/* BEGIN IMMEDIATE. */
+GwStatus gw_store_begin(GwStore *st, GError **err);
+/* COMMIT when gs is GW_OK (returning the commit's status), else ROLLBACK and return gs. */
+GwStatus gw_store_end(GwStore *st, GwStatus gs, GError **err);
+/* Current time in Unix ms (the store's clock). */
+gint64 gw_store_now_ms(void);
+
+#endif
