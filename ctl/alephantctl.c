@@ -1518,12 +1518,24 @@ static int cmd_prompt_show(int argc, char **argv)
 
 /* ---- dispatch ---- */
 
+/* Budgets and rate limits (cmd_limits.c). */
+int cmd_vk_update(int argc, char **argv);
+int cmd_agent_update(int argc, char **argv);
+int cmd_department_update(int argc, char **argv);
+int cmd_budget_list(int argc, char **argv);
+int cmd_ratelimit_list(int argc, char **argv);
+
 typedef struct {
     const char *group; /* "vk", or the command itself when it has no subcommands */
     const char *sub;   /* NULL for a group-less command; may be two words ("target list") */
     int (*run)(int argc, char **argv);
     const char *summary;
 } Command;
+
+/* policy commands: ctl/cmd_policy.c */
+int cmd_policy_add(int argc, char **argv);
+int cmd_policy_list(int argc, char **argv);
+int cmd_policy_remove(int argc, char **argv);
 
 static const Command commands[] = {
     {"init", NULL, cmd_init, "create the home directory, database and master key"},
@@ -1534,16 +1546,24 @@ static const Command commands[] = {
     {"vk", "create", cmd_vk_create, "create a virtual key and print its token"},
     {"vk", "list", cmd_vk_list, "list virtual keys"},
     {"vk", "revoke", cmd_vk_revoke, "revoke a virtual key"},
+    {"vk", "update", cmd_vk_update, "set a virtual key's budget and rate limits"},
     {"vk", "target list", cmd_vk_target_list, "list a virtual key's routing targets"},
     {"vk", "target set", cmd_vk_target_set, "add or update a routing target"},
     {"vk", "target remove", cmd_vk_target_remove, "remove a routing target"},
     {"price", "list", cmd_price_list, "list model prices (USD per million tokens)"},
     {"price", "set", cmd_price_set, "set a model's price from a date on"},
+    {"agent", "update", cmd_agent_update, "set an agent's budget and rate limits"},
+    {"department", "update", cmd_department_update, "set a department's budget and rate limits"},
+    {"budget", "list", cmd_budget_list, "list budgets with their current spend"},
+    {"ratelimit", "list", cmd_ratelimit_list, "list rate-limit rules"},
     {"logs", "list", cmd_logs_list, "list recent requests (filter by session or property)"},
     {"sessions", "list", cmd_sessions_list, "list sessions with their totals and paths"},
     {"prompt", "add", cmd_prompt_add, "add a version of a prompt template"},
     {"prompt", "list", cmd_prompt_list, "list prompt templates"},
     {"prompt", "show", cmd_prompt_show, "print a prompt template"},
+    {"policy", "add", cmd_policy_add, "add a request policy (kinds: policy add --help)"},
+    {"policy", "list", cmd_policy_list, "list policies in evaluation order"},
+    {"policy", "remove", cmd_policy_remove, "remove a policy"},
 };
 
 static void print_usage(FILE *f, const char *group)

@@ -15,6 +15,10 @@ typedef enum {
     GW_E_INVALID_REQUEST,    /* 400 */
     GW_E_MODEL_REQUIRED,     /* 400 */
     GW_E_MODEL_NOT_ALLOWED,  /* 403 */
+    GW_E_POLICY_VIOLATION,   /* 403 */
+    GW_E_BUDGET_UNPRICED,    /* 403: a budget applies but the model has no price */
+    GW_E_RATE_LIMITED,       /* 429 */
+    GW_E_BUDGET_EXCEEDED,    /* 429 */
     GW_E_NOT_FOUND,          /* 404 */
     GW_E_METHOD,             /* 405 */
     GW_E_TOO_LARGE,          /* 413 */

@@ -18,6 +18,7 @@
 #include "logger.h"
 #include "pipeline.h"
 #include "proxy.h"
+#include "ratelimit.h"
 #include "store.h"
 
 #define GW_SHUTDOWN_GRACE_S 20
@@ -140,6 +141,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "alephant-gateway: trusted_proxies: %s\n", err->message);
         return 1;
     }
+    /* Rate-limit state shared by every worker process (and thread) of this machine. */
+    char *rundir = g_build_filename(proc.conf->home, "run", NULL);
+    char *rlpath = g_build_filename(rundir, "ratelimit.shm", NULL);
+    g_mkdir_with_parents(rundir, 0700);
+    if (gw_ratelimit_open(rlpath, 0, &proc.ratelimiter, &err) != GW_OK) {
+        fprintf(stderr, "alephant-gateway: rate limiter %s: %s\n", rlpath, err->message);
+        return 1;
+    }
+    g_free(rlpath);
+    g_free(rundir);
     if (FCGX_Init() != 0 || FCGX_IsCGI()) {
         fprintf(stderr, "alephant-gateway: not started as a FastCGI application (file descriptor 0 "
                         "must be the listening socket: run it from lighttpd or spawn-fcgi)\n");
@@ -208,6 +219,7 @@ int main(int argc, char **argv)
 
     gw_logger_stop(proc.logger);
     gw_cidr_list_free(proc.trusted_proxies);
+    gw_ratelimit_close(proc.ratelimiter);
     g_free(slots);
     curl_global_cleanup();
     gw_conf_free(proc.conf);

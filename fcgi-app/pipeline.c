@@ -8,6 +8,7 @@
  *   stage_body        bounded body read, strict JSON validation for application/json
  *   stage_prompt      alephant-prompt-id: the stored template merged into the body
  *   stage_model       the key's allowed models
+ *   policies, rate limits, budget reservation (enforce.c)
  *   stage_targets     the key's provider targets in try order (alephant-forced-routing,
  *                     priority, weighted shuffle among equal priorities)
  *   stage_forward     for each target until one answers: provider key, decrypted credential,
@@ -21,6 +22,7 @@
 
 #include <string.h>
 #include "cost.h"
+#include "enforce.h"
 #include "headers.h"
 #include "providers/provider.h"
 #include "prompt.h"
@@ -38,7 +40,7 @@ typedef enum { GW_GO_ON, GW_FINISHED } GwStage;
 
 const char *const *gw_call_response_headers(GwCall *call, const char *content_type)
 {
-    static __thread const char *h[16];
+    static __thread const char *h[64];
     guint n = 0;
     h[n++] = "Content-Type";
     h[n++] = content_type;
@@ -57,6 +59,12 @@ const char *const *gw_call_response_headers(GwCall *call, const char *content_ty
             h[n++] = "alephant-provider-req-id";
             h[n++] = call->upstream_request_id;
         }
+    }
+    /* Rate-limit headers (and Retry-After on a 429) of the gateway's own limits. */
+    for (guint i = 0; call->limit_headers != NULL && i < call->limit_headers->len && n + 3 < G_N_ELEMENTS(h); i++) {
+        const GwHeader *lh = g_ptr_array_index(call->limit_headers, i);
+        h[n++] = lh->name;
+        h[n++] = lh->value;
     }
     h[n] = NULL;
     return h;
@@ -795,10 +803,12 @@ void gw_pipeline_handle(GwWorker *w, FCGX_Request *fcgx)
     else if (stage_route(&call) == GW_GO_ON && stage_auth(&call) == GW_GO_ON &&
              stage_tracking(&call) == GW_GO_ON && stage_body(&call) == GW_GO_ON &&
              stage_prompt(&call) == GW_GO_ON && stage_model(&call) == GW_GO_ON &&
-             stage_targets(&call) == GW_GO_ON)
+             gw_enforce_policies(&call) && gw_enforce_rate_limits(&call) &&
+             gw_enforce_budget(&call) && stage_targets(&call) == GW_GO_ON)
         stage_forward(&call);
 
     finish_log(&call);
+    gw_enforce_finish(&call);
     gw_logger_submit(w->proc->logger, call.log);
 
     reset_attempt(&call);
@@ -808,6 +818,7 @@ void gw_pipeline_handle(GwWorker *w, FCGX_Request *fcgx)
     json_decref(call.json);
     g_free(call.model);
     gw_tracking_clear(&call.tracking);
+    gw_enforce_clear(&call);
     if (call.upstream_body != NULL)
         g_bytes_unref(call.upstream_body);
     if (call.response_log != NULL)

@@ -21,6 +21,7 @@ typedef struct {
     GwConf *conf;
     guint8 master_key[GW_MASTER_KEY_LEN];
     GwLogger *logger;
+    struct GwRateLimiter *ratelimiter; /* shared by every worker process of the machine */
     GwCidrList *trusted_proxies; /* peers whose x-forwarded-for is believed (may be NULL) */
     volatile gint stopping;    /* set on SIGTERM: in-flight transfers get a grace period */
     gint64 stop_deadline_us;   /* monotonic time after which transfers are aborted */
@@ -76,6 +77,10 @@ typedef struct GwCall {
     GBytes *upstream_body;     /* what is sent upstream (the client's bytes unless changed) */
 
     GwUsage usage;
+    GPtrArray *limit_headers;  /* GwHeader*: x-ratelimit-* (and retry-after) the gateway sends */
+    GPtrArray *token_charges;  /* per-rule token buckets to charge with the actual usage */
+    char *reservation_id;      /* budget reservation to settle, NULL = none */
+    gboolean reservation_priced; /* the reserved amount came from a price (else unbounded) */
     GString *response_log;     /* response bytes kept for the log, capped */
     gboolean response_log_truncated;
     char *upstream_request_id;

@@ -165,6 +165,13 @@ static void start_client_response(Xfer *x, const char *content_type)
 {
     GwCall *call = x->call;
     call->log->status = x->status;
+    /* The gateway's own rate-limit headers replace the provider's (which describe the
+     * provider key's quota, shared by every virtual key on it). */
+    for (guint i = call->limit_headers != NULL ? x->resp_headers->len : 0; i > 0; i--) {
+        GwHeader *h = g_ptr_array_index(x->resp_headers, i - 1);
+        if (g_str_has_prefix(h->name, "x-ratelimit-"))
+            g_ptr_array_remove_index(x->resp_headers, i - 1);
+    }
     gw_response_start(call->req, x->status, gw_call_response_headers(call, content_type),
                       x->resp_headers);
 }

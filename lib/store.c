@@ -1418,6 +1418,17 @@ void gw_attempt_free(GwAttempt *a)
     g_free(a);
 }
 
+static void log_decision_free(GwLogDecision *d)
+{
+    if (d == NULL)
+        return;
+    g_free(d->policy_name);
+    g_free(d->rule);
+    g_free(d->decision);
+    g_free(d->reason);
+    g_free(d);
+}
+
 static void log_property_free(GwLogProperty *p)
 {
     if (p == NULL)
@@ -1439,6 +1450,7 @@ GwLogRow *gw_log_row_new(void)
     row->cost_nanos = -1;
     row->attempts = g_ptr_array_new_with_free_func((GDestroyNotify)gw_attempt_free);
     row->properties = g_ptr_array_new_with_free_func((GDestroyNotify)log_property_free);
+    row->decisions = g_ptr_array_new_with_free_func((GDestroyNotify)log_decision_free);
     return row;
 }
 
@@ -1471,6 +1483,9 @@ void gw_log_row_free(GwLogRow *row)
     g_free(row->prompt_id);
     if (row->properties != NULL)
         g_ptr_array_unref(row->properties);
+    g_free(row->policy_result);
+    if (row->decisions != NULL)
+        g_ptr_array_unref(row->decisions);
     g_free(row);
 }
 
@@ -1599,6 +1614,43 @@ static GwStatus properties_insert(GwStore *st, gint64 log_id, guint row,
     return gs;
 }
 
+static const char SQL_DECISION_INSERT[] =
+    "INSERT INTO policy_decisions (log_id, policy_id, policy_name, rule, decision, reason) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+static const char SQL_POLICY_RESULT[] = "UPDATE request_logs SET policy_result = ?1 WHERE id = ?2";
+
+/* Policy outcome of a row: its decisions and the overall result. */
+static GwStatus decisions_insert(GwStore *st, gint64 log_id, const GwLogRow *r, GError **err)
+{
+    sqlite3_stmt *s = NULL;
+    GwStatus gs = GW_OK;
+    int rc = SQLITE_DONE;
+    if (r->policy_result != NULL) {
+        gs = gw_store_prepare(st, SQL_POLICY_RESULT, &s, err);
+        if (gs != GW_OK)
+            return gs;
+        if (bind_text(s, 1, r->policy_result) != SQLITE_OK || sqlite3_bind_int64(s, 2, log_id) != SQLITE_OK ||
+            (rc = sqlite3_step(s)) != SQLITE_DONE)
+            gs = db_fail(st, rc, "writing the policy result", err);
+        stmt_done(s);
+    }
+    for (guint i = 0; gs == GW_OK && r->decisions != NULL && i < r->decisions->len; i++) {
+        const GwLogDecision *d = g_ptr_array_index(r->decisions, i);
+        gs = gw_store_prepare(st, SQL_DECISION_INSERT, &s, err);
+        if (gs != GW_OK)
+            break;
+        if (sqlite3_bind_int64(s, 1, log_id) != SQLITE_OK ||
+            (d->policy_id > 0 ? sqlite3_bind_int64(s, 2, d->policy_id) : sqlite3_bind_null(s, 2)) != SQLITE_OK ||
+            bind_text(s, 3, d->policy_name != NULL ? d->policy_name : "") != SQLITE_OK ||
+            bind_text(s, 4, d->rule != NULL ? d->rule : "") != SQLITE_OK ||
+            bind_text(s, 5, d->decision) != SQLITE_OK || bind_text(s, 6, d->reason) != SQLITE_OK ||
+            (rc = sqlite3_step(s)) != SQLITE_DONE)
+            gs = db_fail(st, rc, "writing policy decisions", err);
+        stmt_done(s);
+    }
+    return gs;
+}
+
 GwStatus gw_store_log_insert(GwStore *st, GwLogRow **rows, guint n, GError **err)
 {
     if (n == 0)
@@ -1627,6 +1679,8 @@ GwStatus gw_store_log_insert(GwStore *st, GwLogRow **rows, guint n, GError **err
             gs = attempts_insert(st, log_id, rows[i]->attempts, err);
         if (gs == GW_OK)
             gs = properties_insert(st, log_id, i, rows[i]->properties, err);
+        if (gs == GW_OK)
+            gs = decisions_insert(st, log_id, rows[i], err);
     }
     return tx_end(st, gs, err);
 }
@@ -1689,6 +1743,45 @@ static GwStatus attempts_json(GwStore *st, gint64 log_id, json_t **out, GError *
 }
 
 /* Properties of one log row as a JSON object {name: value} (*out, new reference). */
+static const char SQL_DECISION_LIST[] =
+    "SELECT policy_id, policy_name, rule, decision, reason FROM policy_decisions "
+    "WHERE log_id = ?1 ORDER BY id";
+static const char SQL_POLICY_RESULT_GET[] = "SELECT policy_result FROM request_logs WHERE id = ?1";
+
+/* Adds "policy_result" and "policy_decisions" of log row log_id to obj. */
+static GwStatus decisions_json(GwStore *st, gint64 log_id, json_t *obj, GError **err)
+{
+    sqlite3_stmt *s = NULL;
+    GwStatus gs = gw_store_prepare(st, SQL_POLICY_RESULT_GET, &s, err);
+    if (gs != GW_OK)
+        return gs;
+    sqlite3_bind_int64(s, 1, log_id);
+    int rc = sqlite3_step(s);
+    const char *res = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : NULL;
+    json_object_set_new(obj, "policy_result", res != NULL ? json_string(res) : json_null());
+    stmt_done(s);
+    gs = gw_store_prepare(st, SQL_DECISION_LIST, &s, err);
+    if (gs != GW_OK)
+        return gs;
+    json_t *arr = json_array();
+    sqlite3_bind_int64(s, 1, log_id);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        json_t *d = json_object();
+        json_object_set_new(d, "policy_id", sqlite3_column_type(s, 0) == SQLITE_NULL
+                                                ? json_null() : json_integer(sqlite3_column_int64(s, 0)));
+        json_object_set_new(d, "policy_name", json_text(s, 1));
+        json_object_set_new(d, "rule", json_text(s, 2));
+        json_object_set_new(d, "decision", json_text(s, 3));
+        json_object_set_new(d, "reason", json_text(s, 4));
+        json_array_append_new(arr, d);
+    }
+    if (rc != SQLITE_DONE)
+        gs = db_fail(st, rc, "listing policy decisions", err);
+    stmt_done(s);
+    json_object_set_new(obj, "policy_decisions", arr);
+    return gs;
+}
+
 static GwStatus properties_json(GwStore *st, gint64 log_id, json_t **out, GError **err)
 {
     sqlite3_stmt *s = NULL;
@@ -1752,6 +1845,8 @@ static GwStatus log_rows_json(GwStore *st, sqlite3_stmt *s, json_t **out, GError
             gs = properties_json(st, id, &props, err);
         if (gs == GW_OK)
             json_object_set_new(obj, "properties", props);
+        if (gs == GW_OK)
+            gs = decisions_json(st, id, obj, err);
         json_array_append_new(arr, obj);
     }
     if (gs == GW_OK && rc != SQLITE_DONE)

@@ -134,7 +134,18 @@ typedef struct {
     char *prompt_id;             /* alephant-prompt-id applied, NULL = none */
     int prompt_version;          /* 0 = none */
     GPtrArray *properties;       /* GwLogProperty*, owned, may be empty */
+    char *policy_result;         /* "allow" | "flag" | "block", NULL = no policy ran */
+    GPtrArray *decisions;        /* GwLogDecision*, owned, may be empty */
 } GwLogRow;
+
+/* What one policy decided for a request (stored in policy_decisions). */
+typedef struct {
+    gint64 policy_id;
+    char *policy_name;
+    char *rule;
+    char *decision;              /* "allow" | "flag" | "block" */
+    char *reason;
+} GwLogDecision;
 
 typedef struct {
     char *name;                  /* lower-case, without the alephant-property- prefix */
@@ -159,6 +170,9 @@ void gw_log_row_free(GwLogRow *row);
 
 /* Inserts rows (and their attempts) in one transaction (all or none). */
 GwStatus gw_store_log_insert(GwStore *st, GwLogRow **rows, guint n, GError **err);
+/* Rows also carry "policy_result" and "policy_decisions": [{policy_id, policy_name, rule,
+ * decision, reason}] (both list functions). */
+
 /* Filters for log listing; NULL/0 fields do not filter. */
 typedef struct {
     int limit;                   /* 1..1000 */
@@ -231,5 +245,118 @@ GwStatus gw_store_price_find(GwStore *st, const char *model, gint64 at_ms, GwPri
 GwStatus gw_store_price_set(GwStore *st, const GwPrice *p, GError **err);
 /* All rows, by model then effective_from; *out GPtrArray of GwPrice* (free func set). */
 GwStatus gw_store_price_list(GwStore *st, GPtrArray **out, GError **err);
+
+/* ==== budgets and rate-limit rules (store_budget.c) ==== */
+/* Scopes are "virtual_key", "agent" or "department", named by their name (resolved to the id;
+ * GW_ENOTFOUND when it does not exist). Amounts are nano-dollars; -1 means "no limit". */
+
+/* Largest hard or soft limit: 1e6 USD, as gw_cost_parse_usd reads. */
+#define GW_BUDGET_LIMIT_MAX_NANOS G_GINT64_CONSTANT(1000000000000000)
+
+/* Creates or replaces the scope's budget (one per scope). period: daily|weekly|monthly|lifetime;
+ * reset_day: weekly 1 (Monday) … 7, monthly 1 … 28, ignored (stored as 1) otherwise. At least
+ * one of hard/soft must be set; soft must not exceed hard. Spend so far is kept; changing the
+ * soft limit re-arms its alert. */
+GwStatus gw_store_budget_set(GwStore *st, const char *scope, const char *scope_name,
+                             const char *period, int reset_day, gint64 hard_nanos,
+                             gint64 soft_nanos, GError **err);
+/* Removes the scope's budget with its spend and reservations (GW_OK when it had none). */
+GwStatus gw_store_budget_clear(GwStore *st, const char *scope, const char *scope_name,
+                               GError **err);
+/* [{id, scope, scope_id, name, period, reset_day, period_start, period_end, hard_limit_nanos,
+ *   soft_limit_nanos (null = none), spent_nanos, reserved_nanos (live reservations), the same
+ *   four as *_usd text, soft_alerted_at (null = not this period)}] by scope then name, for the
+ * period current at now_ms (gw_store_budget_list_json: now). */
+GwStatus gw_store_budget_list_json(GwStore *st, json_t **out, GError **err);
+GwStatus gw_store_budget_list_json_at(GwStore *st, gint64 now_ms, json_t **out, GError **err);
+
+/* Why a reservation was refused. Clear with gw_budget_block_clear. */
+typedef struct {
+    const char *scope;           /* "virtual_key" | "agent" | "department" (static) */
+    char *name;                  /* the scope's name (owned) */
+    const char *period;          /* "daily" … "lifetime" (static) */
+    gint64 hard_nanos;
+    gint64 spent_nanos;          /* settled spend of the period */
+    gint64 reserved_nanos;       /* live reservations of other requests in the period */
+    gint64 reset_at_ms;          /* period end; G_MAXINT64 for lifetime */
+} GwBudgetBlock;
+void gw_budget_block_clear(GwBudgetBlock *b);
+
+/* Reserves amount_nanos (the request's most, gw_budget_estimate_nanos) against every budget that
+ * applies: the key's, its agent's and its department's (id 0 = none; the caller passes the ids
+ * the request is attributed to). One BEGIN IMMEDIATE transaction: expired reservations are
+ * deleted, then for each budget with a hard limit, spent + live reservations + amount > hard
+ * refuses the request: nothing is written, *blocked (if not NULL) says which budget (the key's
+ * first, then agent, department) and GW_ETOOBIG ("budget exceeded") is returned. Otherwise one
+ * reservation per applicable budget, soft-only ones included (so settle charges every budget
+ * uniformly), expiring at now_ms + ttl_ms: ttl_ms must outlast the longest request, since an
+ * expired reservation is no longer charged at settle. With no applicable budget nothing is
+ * written or locked. request_id must be unique per request (a server-made UUID, not the
+ * client's x-request-id): GW_EEXISTS when it already holds reservations. */
+GwStatus gw_store_budget_reserve(GwStore *st, gint64 vk_id, gint64 agent_id,
+                                 gint64 department_id, const char *request_id,
+                                 gint64 amount_nanos, gint64 now_ms, gint64 ttl_ms,
+                                 GwBudgetBlock *blocked, GError **err);
+/* Turns request_id's reservations into spend in one transaction: actual_nanos (or, when -1 =
+ * unknown, the reserved amount: fail safe) is added to each budget's spend of the reservation's
+ * period; soft_alerted_at is set at now_ms when that spend first reaches the soft limit; the
+ * reservations are deleted. No reservations (none, already settled, expired): does nothing. */
+GwStatus gw_store_budget_settle(GwStore *st, const char *request_id, gint64 actual_nanos,
+                                gint64 now_ms, GError **err);
+
+/* A request/token limit per window (rate_limits). */
+typedef struct {
+    gint64 id;
+    char *scope;                 /* "virtual_key" | "agent" | "department" */
+    gint64 scope_id;
+    char *per;                   /* "key" | "ip" | "session" | "property" */
+    char *property;              /* property name for per = "property", else "" */
+    gint64 max_requests;         /* -1 = none */
+    gint64 max_tokens;           /* -1 = none */
+    gint64 window_ms;
+} GwRateRule;
+void gw_rate_rule_free(GwRateRule *r);
+
+/* Creates or replaces the rule (scope, per, property). property (a request property name, case
+ * folded to lower case) is required for per = "property" and must be NULL or "" otherwise.
+ * max_*: -1 none or ≥ 0; both -1 removes the rule. window_ms: 1 s … 30 days. */
+GwStatus gw_store_rate_limit_set(GwStore *st, const char *scope, const char *scope_name,
+                                 const char *per, const char *property, gint64 max_requests,
+                                 gint64 max_tokens, gint64 window_ms, GError **err);
+/* Rules applying to a key (its own, its agent's, its department's; id 0 = none), key first;
+ * *out GPtrArray of GwRateRule* (free func set). */
+GwStatus gw_store_rate_limits_for_key(GwStore *st, gint64 vk_id, gint64 agent_id,
+                                      gint64 department_id, GPtrArray **out, GError **err);
+/* [{id, scope, scope_id, name, per, property, max_requests, max_tokens (null = none),
+ *   window_ms, created_at}] by scope then name. */
+GwStatus gw_store_rate_limit_list_json(GwStore *st, json_t **out, GError **err);
+
+/* Largest completion of model (model_prices.max_output_tokens, same exact / dated-prefix match
+ * as gw_store_price_find, from the newest row that records it, whatever its price date);
+ * *out = -1 when unknown. */
+GwStatus gw_store_price_max_output(GwStore *st, const char *model, gint64 *out, GError **err);
+/* ==== end of budgets and rate-limit rules ==== */
+
+/* ==== policies (store_policy.c; compiled and evaluated by policy.h) ==== */
+/* Adds a policy after validating it with gw_policy_compile (GW_EINVAL/GW_ETOOBIG as it says).
+ * scope: "global" (scope_name NULL) or "virtual_key" | "agent" | "department" with the name of
+ * an existing one (GW_ENOTFOUND otherwise). action NULL = "block". The config is stored as
+ * compact JSON. A taken name → GW_EEXISTS. */
+GwStatus gw_store_policy_add(GwStore *st, const char *name, const char *scope,
+                             const char *scope_name, const char *kind, const char *config_json,
+                             const char *action, int position, gint64 *id_out, GError **err);
+GwStatus gw_store_policy_remove(GwStore *st, const char *name, GError **err); /* GW_ENOTFOUND */
+/* [{id, name, scope, scope_name (null for global), kind, config (object), action, position,
+ * enabled, created_at}] in evaluation order: global, department, agent, virtual_key (each by
+ * scope name), then position, id. *out is a new reference. */
+GwStatus gw_store_policy_list_json(GwStore *st, json_t **out, GError **err);
+/* The enabled policies that apply to a request of virtual key vk_id with its agent and department
+ * (0 = none), compiled, in evaluation order: global, department, agent, virtual_key, each by
+ * position then id. One query. *out: GPtrArray of GwPolicy* (free func set); caller unrefs.
+ * A stored policy that no longer compiles fails the call (GW_EINVAL): a broken policy is never
+ * silently skipped. */
+GwStatus gw_store_policies_for_key(GwStore *st, gint64 vk_id, gint64 agent_id,
+                                   gint64 department_id, GPtrArray **out, GError **err);
+/* ==== end of policies ==== */
 
 #endif

@@ -1,0 +1,638 @@
+/* cmd_limits.c — alephantctl commands for spend budgets and rate limits: `vk|agent|department
+ * update NAME` with budget and rate-limit flags, `budget list` and `ratelimit list`. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <glib.h>
+#include <jansson.h>
+
+#include "budget.h"
+#include "conf.h"
+#include "cost.h"
+#include "store.h"
+
+/* Registered in alephantctl.c's command table. */
+int cmd_vk_update(int argc, char **argv);
+int cmd_agent_update(int argc, char **argv);
+int cmd_department_update(int argc, char **argv);
+int cmd_budget_list(int argc, char **argv);
+int cmd_ratelimit_list(int argc, char **argv);
+
+#define EXIT_USAGE 2
+#define DEFAULT_WINDOW_S 60
+#define MAX_WINDOW_S (30 * 86400) /* the store's limit */
+/* Names shown in tables are cut to keep rows on one line. */
+#define CELL_MAX_CHARS 60
+#define PROPERTY_NAME_MAX 64 /* as the tracking headers allow */
+
+/* ---- helpers (alephantctl.c keeps its own static) ---- */
+
+static int usage_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%s: %s\nTry '%s --help'.\n", g_get_prgname(), msg, g_get_prgname());
+    g_free(msg);
+    return EXIT_USAGE;
+}
+
+static int report(GError *err)
+{
+    fprintf(stderr, "alephantctl: %s\n", err != NULL ? err->message : "unknown error");
+    g_clear_error(&err);
+    return EXIT_FAILURE;
+}
+
+static int parse_options(const char *params, const char *summary, const char *description,
+                         GOptionEntry *entries, int *argc, char ***argv)
+{
+    GOptionContext *ctx = g_option_context_new(params);
+    g_option_context_set_summary(ctx, summary);
+    if (description != NULL)
+        g_option_context_set_description(ctx, description);
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    GError *gerr = NULL;
+    gboolean ok = g_option_context_parse(ctx, argc, argv, &gerr);
+    g_option_context_free(ctx);
+    if (!ok) {
+        int rc = usage_error("%s", gerr->message);
+        g_error_free(gerr);
+        return rc;
+    }
+    return 0;
+}
+
+/* The database only: these commands need no master key. */
+static GwStatus open_store(GwStore **out, GError **err)
+{
+    GwConf *conf = NULL;
+    GwStatus gs = gw_conf_load(&conf, err);
+    if (gs != GW_OK)
+        return gs;
+    if (g_mkdir_with_parents(conf->home, 0700) != 0)
+        gs = gw_fail(err, GW_EIO, "cannot create home directory %s: %s", conf->home,
+                     g_strerror(errno));
+    GwStore *st = NULL;
+    if (gs == GW_OK)
+        gs = gw_store_open(conf->db_path, &st, err);
+    if (gs == GW_OK)
+        gs = gw_store_migrate(st, err);
+    gw_conf_free(conf);
+    if (gs != GW_OK) {
+        gw_store_close(st);
+        return gs;
+    }
+    *out = st;
+    return GW_OK;
+}
+
+/* Whole non-negative decimal integer up to max. */
+static gboolean parse_count(const char *s, gint64 max, gint64 *out)
+{
+    if (s == NULL || !g_ascii_isdigit(*s))
+        return FALSE;
+    guint64 v = 0;
+    if (!g_ascii_string_to_unsigned(s, 10, 0, (guint64)max, &v, NULL))
+        return FALSE;
+    *out = (gint64)v;
+    return TRUE;
+}
+
+static char *usd_text(gint64 nanos)
+{
+    if (nanos < 0)
+        return g_strdup("none");
+    char *n = gw_cost_format_usd(nanos);
+    char *s = g_strdup_printf("%s USD", n);
+    g_free(n);
+    return s;
+}
+
+static gint64 jint_or(json_t *o, const char *key, gint64 dflt)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_integer(v) ? json_integer_value(v) : dflt;
+}
+
+static const char *jstr(json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+/* Unix ms → "2027-01-01T00:00:00Z"; "-" for none, "never" past the calendar (lifetime). */
+static char *fmt_time(gint64 ms)
+{
+    if (ms < 0)
+        return g_strdup("-");
+    GDateTime *dt = g_date_time_new_from_unix_utc(ms / 1000);
+    if (dt == NULL)
+        return g_strdup("never");
+    char *s = g_date_time_format(dt, "%Y-%m-%dT%H:%M:%SZ");
+    g_date_time_unref(dt);
+    return s;
+}
+
+static int print_json(json_t *j)
+{
+    int rc = json_dumpf(j, stdout, JSON_INDENT(2));
+    json_decref(j);
+    if (rc != 0 || fputc('\n', stdout) == EOF)
+        return EXIT_FAILURE;
+    return 0;
+}
+
+/* A row-major table of owned cells; control characters and invalid UTF-8 never reach the
+ * terminal. */
+typedef struct {
+    guint ncols;
+    GPtrArray *cells;
+} Table;
+
+static Table *table_new(const char *const *head, guint ncols)
+{
+    Table *t = g_new0(Table, 1);
+    t->ncols = ncols;
+    t->cells = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < ncols; i++)
+        g_ptr_array_add(t->cells, g_strdup(head[i]));
+    return t;
+}
+
+static void table_take(Table *t, char *s)
+{
+    if (s == NULL || *s == '\0') {
+        g_free(s);
+        s = g_strdup("-");
+    }
+    char *valid = g_utf8_make_valid(s, -1);
+    g_free(s);
+    GString *out = g_string_new(NULL);
+    glong n = 0;
+    for (const char *c = valid; *c != '\0'; c = g_utf8_next_char(c), n++) {
+        if (n == CELL_MAX_CHARS) {
+            g_string_append(out, "\u2026");
+            break;
+        }
+        gunichar u = g_utf8_get_char(c);
+        if (g_unichar_iscntrl(u))
+            g_string_append_c(out, '?');
+        else
+            g_string_append_unichar(out, u);
+    }
+    g_free(valid);
+    g_ptr_array_add(t->cells, g_string_free(out, FALSE));
+}
+
+static void table_add(Table *t, const char *s)
+{
+    table_take(t, g_strdup(s));
+}
+
+static void table_print(Table *t)
+{
+    glong *width = g_new0(glong, t->ncols);
+    for (guint i = 0; i < t->cells->len; i++)
+        width[i % t->ncols] =
+            MAX(width[i % t->ncols], g_utf8_strlen(g_ptr_array_index(t->cells, i), -1));
+    for (guint i = 0; i < t->cells->len; i++) {
+        const char *s = g_ptr_array_index(t->cells, i);
+        guint col = i % t->ncols;
+        fputs(s, stdout);
+        if (col + 1 == t->ncols)
+            fputc('\n', stdout);
+        else
+            for (glong pad = width[col] - g_utf8_strlen(s, -1) + 2; pad > 0; pad--)
+                fputc(' ', stdout);
+    }
+    g_free(width);
+    g_ptr_array_unref(t->cells);
+    g_free(t);
+}
+
+/* ---- update NAME ---- */
+
+typedef struct {
+    /* budget */
+    gboolean budget_given, soft_given, no_budget;
+    gint64 hard, soft;              /* -1 = none */
+    const char *period;             /* NULL = keep (new budgets: monthly) */
+    int reset_day;                  /* 0 = keep (new budgets, or a new period: 1) */
+    /* rate limit */
+    gboolean rpm_given, tpm_given;
+    gint64 rpm, tpm;                /* -1 = none */
+    gint64 window_ms;               /* 0 = keep (new rules: 60 s) */
+    char *per;                      /* key | ip | session | property */
+    char *property;                 /* lower-cased, for per = property */
+} Update;
+
+/* "none" or a USD amount. */
+static int parse_budget_arg(const char *flag, const char *s, gint64 *out)
+{
+    if (strcmp(s, "none") == 0) {
+        *out = -1;
+        return 0;
+    }
+    if (!gw_cost_parse_usd(s, out))
+        return usage_error("%s must be a USD amount such as 25 or 12.50 (at most 1000000), "
+                           "or none",
+                           flag);
+    return 0;
+}
+
+/* "none" or a whole number. */
+static int parse_limit_arg(const char *flag, const char *s, gint64 *out)
+{
+    if (strcmp(s, "none") == 0) {
+        *out = -1;
+        return 0;
+    }
+    if (!parse_count(s, G_MAXINT32, out))
+        return usage_error("%s must be a whole number or none", flag);
+    return 0;
+}
+
+static int parse_update(Update *u, const char *budget_s, const char *soft_s,
+                        const char *period_s, const char *reset_s, const char *rpm_s,
+                        const char *tpm_s, const char *window_s, const char *per_s)
+{
+    int rc = 0;
+    if (u->no_budget && (budget_s != NULL || soft_s != NULL || period_s != NULL ||
+                         reset_s != NULL))
+        return usage_error("--no-budget cannot be combined with other budget options");
+    u->budget_given = budget_s != NULL;
+    u->soft_given = soft_s != NULL;
+    if (budget_s != NULL && (rc = parse_budget_arg("--budget", budget_s, &u->hard)) != 0)
+        return rc;
+    if (soft_s != NULL && (rc = parse_budget_arg("--soft-budget", soft_s, &u->soft)) != 0)
+        return rc;
+    GwBudgetPeriod p = GW_PERIOD_MONTHLY;
+    if (period_s != NULL) {
+        if (!gw_budget_period_parse(period_s, &p))
+            return usage_error("--budget-period must be daily, weekly, monthly or lifetime");
+        u->period = gw_budget_period_name(p);
+    }
+    if (reset_s != NULL) {
+        gint64 d = 0;
+        if (!parse_count(reset_s, 28, &d) || d < 1)
+            return usage_error("--reset-day must be 1-7 (weekly: 1 = Monday) or 1-28 "
+                               "(monthly)");
+        u->reset_day = (int)d;
+        if (period_s != NULL && !gw_budget_reset_day_ok(p, u->reset_day))
+            return usage_error("--reset-day must be 1-7 for weekly budgets");
+        if (period_s != NULL && (p == GW_PERIOD_DAILY || p == GW_PERIOD_LIFETIME))
+            return usage_error("--reset-day applies to weekly and monthly budgets only");
+    }
+
+    u->rpm_given = rpm_s != NULL;
+    u->tpm_given = tpm_s != NULL;
+    if (rpm_s != NULL && (rc = parse_limit_arg("--rpm", rpm_s, &u->rpm)) != 0)
+        return rc;
+    if (tpm_s != NULL && (rc = parse_limit_arg("--tpm", tpm_s, &u->tpm)) != 0)
+        return rc;
+    if ((window_s != NULL || per_s != NULL) && !u->rpm_given && !u->tpm_given)
+        return usage_error("--window and --per qualify a limit: give --rpm or --tpm");
+    if (window_s != NULL) {
+        gint64 w = 0;
+        if (!parse_count(window_s, MAX_WINDOW_S, &w) || w < 1)
+            return usage_error("--window must be 1 to %d seconds", MAX_WINDOW_S);
+        u->window_ms = w * 1000;
+    }
+    const char *per = per_s != NULL ? per_s : "key";
+    if (g_str_has_prefix(per, "property:")) {
+        u->per = g_strdup("property");
+        u->property = g_ascii_strdown(per + strlen("property:"), -1);
+        gboolean ok = *u->property != '\0' && strlen(u->property) <= PROPERTY_NAME_MAX;
+        for (const char *c = u->property; ok && *c != '\0'; c++)
+            ok = g_ascii_islower(*c) || g_ascii_isdigit(*c) || strchr("_.-", *c) != NULL;
+        /* Checked here too so a bad name does not leave the budget half-updated. */
+        if (!ok)
+            return usage_error("--per property:NAME: names are 1-%d of a-z 0-9 _ . -",
+                               PROPERTY_NAME_MAX);
+    } else if (strcmp(per, "key") == 0 || strcmp(per, "ip") == 0 ||
+               strcmp(per, "session") == 0) {
+        u->per = g_strdup(per);
+        u->property = g_strdup("");
+    } else {
+        return usage_error("--per must be key, ip, session or property:NAME");
+    }
+    if (!u->budget_given && !u->soft_given && !u->no_budget && period_s == NULL &&
+        reset_s == NULL && !u->rpm_given && !u->tpm_given)
+        return usage_error("nothing to update: give budget or rate-limit options");
+    return 0;
+}
+
+/* The listed object of scope/name (borrowed from arr), NULL when there is none. */
+static json_t *find_listed(json_t *arr, const char *scope, const char *name, const char *per,
+                           const char *property)
+{
+    size_t i;
+    json_t *o;
+    json_array_foreach(arr, i, o) {
+        if (g_strcmp0(jstr(o, "scope"), scope) != 0 || g_strcmp0(jstr(o, "name"), name) != 0)
+            continue;
+        if (per != NULL && (g_strcmp0(jstr(o, "per"), per) != 0 ||
+                            g_strcmp0(jstr(o, "property"), property) != 0))
+            continue;
+        return o;
+    }
+    return NULL;
+}
+
+/* Applies the budget options on top of the existing budget. */
+static GwStatus apply_budget(GwStore *st, const Update *u, const char *scope, const char *noun,
+                             const char *name, GError **err)
+{
+    if (u->no_budget) {
+        GwStatus gs = gw_store_budget_clear(st, scope, name, err);
+        if (gs == GW_OK)
+            fprintf(stderr, "alephantctl: %s '%s': budget removed\n", noun, name);
+        return gs;
+    }
+    json_t *arr = NULL;
+    GwStatus gs = gw_store_budget_list_json(st, &arr, err);
+    if (gs != GW_OK)
+        return gs;
+    json_t *old = find_listed(arr, scope, name, NULL, NULL);
+    gint64 hard = old != NULL ? jint_or(old, "hard_limit_nanos", -1) : -1;
+    gint64 soft = old != NULL ? jint_or(old, "soft_limit_nanos", -1) : -1;
+    char *period = g_strdup(old != NULL ? jstr(old, "period") : "monthly");
+    int reset_day = old != NULL ? (int)jint_or(old, "reset_day", 1) : 1;
+    json_decref(arr);
+    if (u->period != NULL && strcmp(u->period, period) != 0) {
+        /* A reset day of another period kind means nothing for the new one. */
+        g_free(period);
+        period = g_strdup(u->period);
+        reset_day = 1;
+    }
+    if (u->reset_day > 0)
+        reset_day = u->reset_day;
+    if (u->budget_given)
+        hard = u->hard;
+    if (u->soft_given)
+        soft = u->soft;
+
+    GwBudgetPeriod p = GW_PERIOD_MONTHLY;
+    gw_budget_period_parse(period, &p);
+    if (u->reset_day > 0 && (p == GW_PERIOD_DAILY || p == GW_PERIOD_LIFETIME))
+        gs = gw_fail(err, GW_EINVAL, "--reset-day applies to weekly and monthly budgets only");
+    else if (hard < 0 && soft < 0 && old == NULL)
+        gs = gw_fail(err, GW_EINVAL, "%s '%s' has no budget: give --budget or --soft-budget",
+                     noun, name);
+    else if (hard < 0 && soft < 0)
+        gs = gw_store_budget_clear(st, scope, name, err);
+    else
+        gs = gw_store_budget_set(st, scope, name, period, reset_day, hard, soft, err);
+    if (gs == GW_OK && hard < 0 && soft < 0) {
+        fprintf(stderr, "alephantctl: %s '%s': budget removed\n", noun, name);
+    } else if (gs == GW_OK) {
+        char *h = usd_text(hard), *s = usd_text(soft);
+        char *reset = p == GW_PERIOD_WEEKLY || p == GW_PERIOD_MONTHLY
+                          ? g_strdup_printf(" (reset day %d)", reset_day)
+                          : g_strdup("");
+        fprintf(stderr, "alephantctl: %s '%s': %s budget%s: hard %s, soft %s\n", noun, name,
+                period, reset, h, s);
+        g_free(reset);
+        g_free(h);
+        g_free(s);
+    }
+    g_free(period);
+    return gs;
+}
+
+/* Applies --rpm/--tpm/--window on top of the existing rule for the same --per. */
+static GwStatus apply_rate(GwStore *st, const Update *u, const char *scope, const char *noun,
+                           const char *name, GError **err)
+{
+    json_t *arr = NULL;
+    GwStatus gs = gw_store_rate_limit_list_json(st, &arr, err);
+    if (gs != GW_OK)
+        return gs;
+    json_t *old = find_listed(arr, scope, name, u->per, u->property);
+    gint64 rpm = old != NULL ? jint_or(old, "max_requests", -1) : -1;
+    gint64 tpm = old != NULL ? jint_or(old, "max_tokens", -1) : -1;
+    gint64 window = old != NULL ? jint_or(old, "window_ms", DEFAULT_WINDOW_S * 1000)
+                                : DEFAULT_WINDOW_S * 1000;
+    json_decref(arr);
+    if (u->rpm_given)
+        rpm = u->rpm;
+    if (u->tpm_given)
+        tpm = u->tpm;
+    if (u->window_ms > 0)
+        window = u->window_ms;
+    gs = gw_store_rate_limit_set(st, scope, name, u->per, u->property, rpm, tpm, window, err);
+    if (gs != GW_OK)
+        return gs;
+    char *per = *u->property != '\0' ? g_strdup_printf("property %s", u->property)
+                                     : g_strdup(u->per);
+    if (rpm < 0 && tpm < 0) {
+        fprintf(stderr, "alephantctl: %s '%s': rate limit per %s removed\n", noun, name, per);
+    } else {
+        char *r = rpm >= 0 ? g_strdup_printf("%" G_GINT64_FORMAT, rpm) : g_strdup("any");
+        char *t = tpm >= 0 ? g_strdup_printf("%" G_GINT64_FORMAT, tpm) : g_strdup("any");
+        fprintf(stderr,
+                "alephantctl: %s '%s': per %s at most %s requests and %s tokens per %" G_GINT64_FORMAT
+                " s\n",
+                noun, name, per, r, t, window / 1000);
+        g_free(r);
+        g_free(t);
+    }
+    g_free(per);
+    return GW_OK;
+}
+
+static int limits_update(const char *scope, const char *noun, int argc, char **argv)
+{
+    char *budget_s = NULL, *soft_s = NULL, *period_s = NULL, *reset_s = NULL, *rpm_s = NULL,
+         *tpm_s = NULL, *window_s = NULL, *per_s = NULL;
+    Update u = {.hard = -1, .soft = -1, .rpm = -1, .tpm = -1};
+    GOptionEntry entries[] = {
+        {"budget", 0, 0, G_OPTION_ARG_STRING, &budget_s,
+         "Hard spend limit per period in USD: requests that could exceed it are refused "
+         "(none: remove)",
+         "USD"},
+        {"soft-budget", 0, 0, G_OPTION_ARG_STRING, &soft_s,
+         "Soft limit in USD: reaching it is recorded as an alert (none: remove)", "USD"},
+        {"budget-period", 0, 0, G_OPTION_ARG_STRING, &period_s,
+         "daily, weekly, monthly (default for a new budget) or lifetime; periods are UTC",
+         "PERIOD"},
+        {"reset-day", 0, 0, G_OPTION_ARG_STRING, &reset_s,
+         "Day the period starts: weekly 1 (Monday) … 7 (Sunday), monthly 1 … 28 (default 1)",
+         "N"},
+        {"no-budget", 0, 0, G_OPTION_ARG_NONE, &u.no_budget,
+         "Remove the budget (and its spend history)", NULL},
+        {"rpm", 0, 0, G_OPTION_ARG_STRING, &rpm_s,
+         "At most N requests per window (none: no request limit)", "N"},
+        {"tpm", 0, 0, G_OPTION_ARG_STRING, &tpm_s,
+         "At most N tokens per window (none: no token limit)", "N"},
+        {"window", 0, 0, G_OPTION_ARG_STRING, &window_s,
+         "Rate-limit window in seconds (default 60)", "SECONDS"},
+        {"per", 0, 0, G_OPTION_ARG_STRING, &per_s,
+         "Count the rate limit per key (all traffic, default), ip, session or "
+         "property:NAME (each value of a request property)",
+         "WHAT"},
+        {NULL, 0, 0, 0, NULL, NULL, NULL},
+    };
+    char *summary = g_strdup_printf("Set the spend budget and rate limits of a %s.", noun);
+    int rc = parse_options("NAME", summary,
+                           "Options not given keep their current value. A rate limit is one rule "
+                           "per --per; setting both --rpm none and --tpm none removes it.\n"
+                           "Example: --budget 50 --soft-budget 40 --budget-period weekly "
+                           "--reset-day 1 --rpm 600 --tpm 200000 --per ip",
+                           entries, &argc, &argv);
+    g_free(summary);
+    if (rc == 0 && argc != 2)
+        rc = argc < 2 ? usage_error("the %s NAME is required", noun)
+                      : usage_error("unexpected argument '%s'", argv[2]);
+    if (rc == 0)
+        rc = parse_update(&u, budget_s, soft_s, period_s, reset_s, rpm_s, tpm_s, window_s,
+                          per_s);
+    if (rc == 0) {
+        const char *name = argv[1];
+        GwStore *st = NULL;
+        GError *err = NULL;
+        gboolean budget = u.no_budget || u.budget_given || u.soft_given || period_s != NULL ||
+                          reset_s != NULL;
+        if (open_store(&st, &err) != GW_OK ||
+            (budget && apply_budget(st, &u, scope, noun, name, &err) != GW_OK) ||
+            ((u.rpm_given || u.tpm_given) && apply_rate(st, &u, scope, noun, name, &err) != GW_OK))
+            rc = report(err);
+        gw_store_close(st);
+    }
+    g_free(budget_s);
+    g_free(soft_s);
+    g_free(period_s);
+    g_free(reset_s);
+    g_free(rpm_s);
+    g_free(tpm_s);
+    g_free(window_s);
+    g_free(per_s);
+    g_free(u.per);
+    g_free(u.property);
+    return rc;
+}
+
+int cmd_vk_update(int argc, char **argv)
+{
+    return limits_update("virtual_key", "virtual key", argc, argv);
+}
+
+int cmd_agent_update(int argc, char **argv)
+{
+    return limits_update("agent", "agent", argc, argv);
+}
+
+int cmd_department_update(int argc, char **argv)
+{
+    return limits_update("department", "department", argc, argv);
+}
+
+/* ---- lists ---- */
+
+/* Options of a list command: only --json. */
+static int list_options(const char *summary, gboolean *as_json, int *argc, char ***argv)
+{
+    GOptionEntry entries[] = {
+        {"json", 0, 0, G_OPTION_ARG_NONE, as_json, "Print a JSON array", NULL},
+        {NULL, 0, 0, 0, NULL, NULL, NULL},
+    };
+    int rc = parse_options(NULL, summary, NULL, entries, argc, argv);
+    if (rc == 0 && *argc > 1)
+        rc = usage_error("unexpected argument '%s'", (*argv)[1]);
+    return rc;
+}
+
+static const char *scope_label(const char *scope)
+{
+    return g_strcmp0(scope, "virtual_key") == 0 ? "vk" : scope;
+}
+
+static char *usd_cell(json_t *o, const char *key)
+{
+    const char *s = jstr(o, key);
+    return g_strdup(s != NULL ? s : "-");
+}
+
+int cmd_budget_list(int argc, char **argv)
+{
+    gboolean as_json = FALSE;
+    int rc = list_options("List budgets with the spend and reservations of their current "
+                          "period (amounts in USD).",
+                          &as_json, &argc, &argv);
+    if (rc != 0)
+        return rc;
+    GwStore *st = NULL;
+    GError *err = NULL;
+    json_t *rows = NULL;
+    if (open_store(&st, &err) != GW_OK || gw_store_budget_list_json(st, &rows, &err) != GW_OK) {
+        gw_store_close(st);
+        return report(err);
+    }
+    gw_store_close(st);
+    if (as_json)
+        return print_json(rows);
+    const char *head[] = {"SCOPE",  "NAME",     "PERIOD", "HARD $",     "SOFT $",
+                          "SPENT $", "RESERVED $", "RESETS", "SOFT ALERT"};
+    Table *t = table_new(head, G_N_ELEMENTS(head));
+    size_t i;
+    json_t *r;
+    json_array_foreach(rows, i, r) {
+        table_add(t, scope_label(jstr(r, "scope")));
+        table_add(t, jstr(r, "name"));
+        const char *period = jstr(r, "period");
+        gint64 day = jint_or(r, "reset_day", 1);
+        table_take(t, g_strcmp0(period, "weekly") == 0 || g_strcmp0(period, "monthly") == 0
+                          ? g_strdup_printf("%s/%" G_GINT64_FORMAT, period, day)
+                          : g_strdup(period));
+        table_take(t, usd_cell(r, "hard_limit_usd"));
+        table_take(t, usd_cell(r, "soft_limit_usd"));
+        table_take(t, usd_cell(r, "spent_usd"));
+        table_take(t, usd_cell(r, "reserved_usd"));
+        table_take(t, fmt_time(jint_or(r, "period_end", -1)));
+        table_take(t, fmt_time(jint_or(r, "soft_alerted_at", -1)));
+    }
+    table_print(t);
+    json_decref(rows);
+    return 0;
+}
+
+int cmd_ratelimit_list(int argc, char **argv)
+{
+    gboolean as_json = FALSE;
+    int rc = list_options("List rate-limit rules.", &as_json, &argc, &argv);
+    if (rc != 0)
+        return rc;
+    GwStore *st = NULL;
+    GError *err = NULL;
+    json_t *rows = NULL;
+    if (open_store(&st, &err) != GW_OK || gw_store_rate_limit_list_json(st, &rows, &err) != GW_OK) {
+        gw_store_close(st);
+        return report(err);
+    }
+    gw_store_close(st);
+    if (as_json)
+        return print_json(rows);
+    const char *head[] = {"SCOPE", "NAME", "PER", "REQUESTS", "TOKENS", "WINDOW"};
+    Table *t = table_new(head, G_N_ELEMENTS(head));
+    size_t i;
+    json_t *r;
+    json_array_foreach(rows, i, r) {
+        table_add(t, scope_label(jstr(r, "scope")));
+        table_add(t, jstr(r, "name"));
+        const char *prop = jstr(r, "property");
+        table_take(t, prop != NULL && *prop != '\0' ? g_strdup_printf("property:%s", prop)
+                                                    : g_strdup(jstr(r, "per")));
+        gint64 req = jint_or(r, "max_requests", -1), tok = jint_or(r, "max_tokens", -1);
+        table_take(t, req >= 0 ? g_strdup_printf("%" G_GINT64_FORMAT, req) : NULL);
+        table_take(t, tok >= 0 ? g_strdup_printf("%" G_GINT64_FORMAT, tok) : NULL);
+        table_take(t, g_strdup_printf("%" G_GINT64_FORMAT "s", jint_or(r, "window_ms", 0) / 1000));
+    }
+    table_print(t);
+    json_decref(rows);
+    return 0;
+}
