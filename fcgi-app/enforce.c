@@ -289,7 +289,9 @@ gboolean gw_enforce_budget(GwCall *call)
     char id[GW_UUID_STR_LEN + 1];
     gw_uuid_v7(id);
     GwBudgetBlock blocked = { 0 };
-    gint64 ttl = (gint64)conf->request_timeout_ms + 60000;
+    /* Outlasts the longest this request can take (every attempt at its full timeout plus the
+     * largest backoff), so only a reservation of a worker that died ever expires. */
+    gint64 ttl = (gint64)conf->max_attempts * ((gint64)conf->request_timeout_ms + 5000) + 10000;
     GwStatus st = gw_store_budget_reserve(w->store, vk->id, vk->agent_id, vk->department_id, id,
                                           amount, now, ttl, &blocked, &err);
     if (st == GW_OK) {
