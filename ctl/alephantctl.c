@@ -18,11 +18,11 @@
 #include "conf.h"
 #include "cost.h"
 #include "crypto.h"
+#include "ctl.h"
 #include "ops.h"
 #include "prompt.h"
 #include "store.h"
 
-#define EXIT_USAGE 2
 /* Bytes read from stdin for a secret; the ops layer enforces the real 4096-byte limit. */
 #define SECRET_READ_MAX 8192
 #define LOGS_DEFAULT_LIMIT 50
@@ -33,106 +33,12 @@
 #define SESSIONS_MAX_LIMIT 1000
 /* The store refuses larger templates; reading one byte more tells "too big" from "just fits". */
 #define PROMPT_TEMPLATE_MAX (256 * 1024)
-/* Free-text table cells (error messages, paths) are cut to keep rows on one line. */
-#define CELL_MAX_CHARS 60
-
-typedef struct {
-    GwConf *conf;
-    GwStore *store;
-    GwOps ops;
-} Ctl;
 
 /* ---- small helpers ---- */
-
-static int report(GError *err)
-{
-    fprintf(stderr, "alephantctl: %s\n", err != NULL ? err->message : "unknown error");
-    g_clear_error(&err);
-    return EXIT_FAILURE;
-}
-
-static int usage_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "%s: %s\nTry '%s --help'.\n", g_get_prgname(), msg, g_get_prgname());
-    g_free(msg);
-    return EXIT_USAGE;
-}
-
-/* Parses a subcommand's options; argv[0] is the subcommand word. --help prints and exits 0. */
-static int parse_options(const char *params, const char *summary, GOptionEntry *entries,
-                         int *argc, char ***argv)
-{
-    GOptionContext *ctx = g_option_context_new(params);
-    g_option_context_set_summary(ctx, summary);
-    g_option_context_add_main_entries(ctx, entries, NULL);
-    GError *gerr = NULL;
-    gboolean ok = g_option_context_parse(ctx, argc, argv, &gerr);
-    g_option_context_free(ctx);
-    if (!ok) {
-        int rc = usage_error("%s", gerr->message);
-        g_error_free(gerr);
-        return rc;
-    }
-    return 0;
-}
-
-/* The name comes from --name or a single positional argument. */
-static int name_from_args(char **opt_name, int argc, char **argv)
-{
-    if (argc > 2)
-        return usage_error("unexpected argument '%s'", argv[2]);
-    if (argc == 2) {
-        if (*opt_name != NULL && strcmp(*opt_name, argv[1]) != 0)
-            return usage_error("give the name once (--name or positional)");
-        if (*opt_name == NULL)
-            *opt_name = g_strdup(argv[1]);
-    }
-    if (*opt_name == NULL)
-        return usage_error("--name is required");
-    return 0;
-}
-
-static int no_positional(int argc, char **argv)
-{
-    return argc > 1 ? usage_error("unexpected argument '%s'", argv[1]) : 0;
-}
 
 static void wipe(void *p, size_t n)
 {
     explicit_bzero(p, n);
-}
-
-/* Loads config, makes sure the home directory (0700), database (migrated) and master key exist. */
-static GwStatus ctl_open(Ctl *c, GError **err)
-{
-    memset(c, 0, sizeof *c);
-    GwStatus gs = gw_conf_load(&c->conf, err);
-    if (gs != GW_OK)
-        return gs;
-    if (g_mkdir_with_parents(c->conf->home, 0700) != 0)
-        return gw_fail(err, GW_EIO, "cannot create home directory %s: %s", c->conf->home,
-                       g_strerror(errno));
-    gs = gw_store_open(c->conf->db_path, &c->store, err);
-    if (gs == GW_OK)
-        gs = gw_store_migrate(c->store, err);
-    if (gs == GW_OK)
-        gs = gw_master_key_load(c->conf->master_key_path, TRUE, c->ops.master_key, err);
-    c->ops.store = c->store;
-    c->ops.allow_private_upstreams = c->conf->allow_private_upstreams;
-    return gs;
-}
-
-static void ctl_close(Ctl *c)
-{
-    wipe(c->ops.master_key, sizeof c->ops.master_key);
-    gw_store_close(c->store);
-    gw_conf_free(c->conf);
-    memset(c, 0, sizeof *c);
 }
 
 /* Reads the secret from stdin and strips one trailing "\n" or "\r\n". On a terminal it reads one
@@ -199,19 +105,6 @@ static void free_secret(char *secret)
     gw_secret_free(secret);
 }
 
-/* Unix ms → "2027-01-01T00:00:00Z", or "-" for 0 (never). Caller frees. */
-static char *fmt_time(gint64 ms)
-{
-    if (ms <= 0)
-        return g_strdup("-");
-    GDateTime *dt = g_date_time_new_from_unix_utc(ms / 1000);
-    if (dt == NULL)
-        return g_strdup("?");
-    char *s = g_date_time_format(dt, "%Y-%m-%dT%H:%M:%SZ");
-    g_date_time_unref(dt);
-    return s;
-}
-
 static json_t *json_str_or_null(const char *s)
 {
     json_t *j = s != NULL ? json_string(s) : NULL;
@@ -223,92 +116,13 @@ static json_t *json_ms_or_null(gint64 ms)
     return ms > 0 ? json_integer(ms) : json_null();
 }
 
-static int print_json(json_t *j)
-{
-    int rc = json_dumpf(j, stdout, JSON_INDENT(2));
-    json_decref(j);
-    if (rc != 0 || fputc('\n', stdout) == EOF)
-        return EXIT_FAILURE;
-    return 0;
-}
-
-/* ---- plain-text tables ---- */
-
-typedef struct {
-    guint ncols;
-    GPtrArray *cells; /* row-major, owned */
-} Table;
-
-static Table *table_new(guint ncols)
-{
-    Table *t = g_new0(Table, 1);
-    t->ncols = ncols;
-    t->cells = g_ptr_array_new_with_free_func(g_free);
-    return t;
-}
-
-/* Cells may hold client-controlled text (log paths, models): control characters and invalid
- * UTF-8 are replaced so nothing reaches the terminal as an escape sequence. Takes ownership. */
-static void table_take(Table *t, char *s)
-{
-    if (s == NULL || *s == '\0') {
-        g_free(s);
-        s = g_strdup("-");
-    }
-    char *valid = g_utf8_make_valid(s, -1);
-    g_free(s);
-    GString *out = g_string_new(NULL);
-    glong n = 0;
-    for (const char *c = valid; *c != '\0'; c = g_utf8_next_char(c), n++) {
-        if (n == CELL_MAX_CHARS) {
-            g_string_append(out, "\u2026");
-            break;
-        }
-        gunichar u = g_utf8_get_char(c);
-        if (g_unichar_iscntrl(u))
-            g_string_append_c(out, '?');
-        else
-            g_string_append_unichar(out, u);
-    }
-    g_free(valid);
-    g_ptr_array_add(t->cells, g_string_free(out, FALSE));
-}
-
-static void table_add(Table *t, const char *s)
-{
-    table_take(t, g_strdup(s));
-}
-
-static void table_print(Table *t)
-{
-    glong *width = g_new0(glong, t->ncols);
-    for (guint i = 0; i < t->cells->len; i++) {
-        glong w = g_utf8_strlen(g_ptr_array_index(t->cells, i), -1);
-        width[i % t->ncols] = MAX(width[i % t->ncols], w);
-    }
-    for (guint i = 0; i < t->cells->len; i++) {
-        const char *s = g_ptr_array_index(t->cells, i);
-        guint col = i % t->ncols;
-        fputs(s, stdout);
-        if (col + 1 == t->ncols) {
-            fputc('\n', stdout);
-        } else {
-            for (glong pad = width[col] - g_utf8_strlen(s, -1) + 2; pad > 0; pad--)
-                fputc(' ', stdout);
-        }
-    }
-    g_free(width);
-    g_ptr_array_unref(t->cells);
-    g_free(t);
-}
-
 /* ---- commands ---- */
 
 static int cmd_init(int argc, char **argv)
 {
     GOptionEntry entries[] = {{NULL, 0, 0, 0, NULL, NULL, NULL}};
     int rc = parse_options(NULL, "Create the home directory, database and master key (idempotent).",
-                           entries, &argc, &argv);
+                           NULL, entries, &argc, &argv);
     if (rc == 0)
         rc = no_positional(argc, argv);
     if (rc != 0)
@@ -344,7 +158,7 @@ static int cmd_pk_add(int argc, char **argv)
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
     int rc = parse_options(NULL, "Add an upstream provider key. The secret is read from stdin.",
-                           entries, &argc, &argv);
+                           NULL, entries, &argc, &argv);
     if (rc == 0)
         rc = no_positional(argc, argv);
     if (rc == 0 && name == NULL)
@@ -380,14 +194,8 @@ static int cmd_pk_add(int argc, char **argv)
 static int cmd_pk_list(int argc, char **argv)
 {
     gboolean as_json = FALSE;
-    GOptionEntry entries[] = {
-        {"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print a JSON array", NULL},
-        {NULL, 0, 0, 0, NULL, NULL, NULL},
-    };
-    int rc = parse_options(NULL, "List provider keys (secrets are never shown, only a hint).",
-                           entries, &argc, &argv);
-    if (rc == 0)
-        rc = no_positional(argc, argv);
+    int rc = list_options("List provider keys (secrets are never shown, only a hint).",
+                          &as_json, &argc, &argv);
     if (rc != 0)
         return rc;
     Ctl c;
@@ -418,9 +226,7 @@ static int cmd_pk_list(int argc, char **argv)
     } else {
         const char *head[] = {"NAME",    "PROVIDER", "BASE URL", "API VERSION",
                               "KEY",     "CREATED",  "ROTATED",  "VKS"};
-        Table *t = table_new(G_N_ELEMENTS(head));
-        for (guint i = 0; i < G_N_ELEMENTS(head); i++)
-            table_add(t, head[i]);
+        Table *t = table_new(head, G_N_ELEMENTS(head));
         for (guint i = 0; i < keys->len; i++) {
             const GwProviderKey *pk = g_ptr_array_index(keys, i);
             const char *def = gw_provider_default_base_url(pk->provider);
@@ -453,7 +259,7 @@ static int cmd_pk_rotate(int argc, char **argv)
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
     int rc = parse_options("[NAME]", "Replace a provider key's secret (read from stdin).",
-                           entries, &argc, &argv);
+                           NULL, entries, &argc, &argv);
     if (rc == 0)
         rc = name_from_args(&name, argc, argv);
     if (rc == 0 && !key_stdin)
@@ -486,7 +292,7 @@ static int cmd_pk_delete(int argc, char **argv)
     int rc = parse_options("[NAME]",
                            "Delete a provider key (refused while a virtual key or routing "
                            "target refers to it).",
-                           entries, &argc, &argv);
+                           NULL, entries, &argc, &argv);
     if (rc == 0)
         rc = name_from_args(&name, argc, argv);
     if (rc == 0) {
@@ -520,7 +326,7 @@ static int cmd_vk_create(int argc, char **argv)
     int rc = parse_options(NULL,
                            "Create a virtual key. Its token is printed once on stdout and "
                            "cannot be shown again.",
-                           entries, &argc, &argv);
+                           NULL, entries, &argc, &argv);
     if (rc == 0)
         rc = no_positional(argc, argv);
     if (rc == 0 && name == NULL)
@@ -620,14 +426,8 @@ static GwStatus all_targets(GwStore *st, const GPtrArray *keys, GPtrArray **out,
 static int cmd_vk_list(int argc, char **argv)
 {
     gboolean as_json = FALSE;
-    GOptionEntry entries[] = {
-        {"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print a JSON array", NULL},
-        {NULL, 0, 0, 0, NULL, NULL, NULL},
-    };
-    int rc = parse_options(NULL, "List virtual keys (tokens are never shown, only a prefix).",
-                           entries, &argc, &argv);
-    if (rc == 0)
-        rc = no_positional(argc, argv);
+    int rc = list_options("List virtual keys (tokens are never shown, only a prefix).",
+                          &as_json, &argc, &argv);
     if (rc != 0)
         return rc;
     Ctl c;
@@ -671,9 +471,7 @@ static int cmd_vk_list(int argc, char **argv)
     } else {
         const char *head[] = {"NAME",   "PREFIX",     "TARGETS", "MODELS",  "AGENT",
                               "DEPARTMENT", "STATUS", "EXPIRES", "CREATED", "LAST USED"};
-        Table *t = table_new(G_N_ELEMENTS(head));
-        for (guint i = 0; i < G_N_ELEMENTS(head); i++)
-            table_add(t, head[i]);
+        Table *t = table_new(head, G_N_ELEMENTS(head));
         for (guint i = 0; i < keys->len; i++) {
             const GwVirtualKey *vk = g_ptr_array_index(keys, i);
             table_add(t, vk->name);
@@ -704,7 +502,7 @@ static int cmd_vk_revoke(int argc, char **argv)
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
     int rc = parse_options("[NAME]", "Revoke a virtual key (takes effect on the next request).",
-                           entries, &argc, &argv);
+                           NULL, entries, &argc, &argv);
     if (rc == 0)
         rc = name_from_args(&name, argc, argv);
     if (rc == 0) {
@@ -753,7 +551,7 @@ static int cmd_vk_target_list(int argc, char **argv)
     int rc = parse_options("[NAME]",
                            "List a virtual key's routing targets: lower priority first; weight "
                            "shares traffic among equal priorities.",
-                           entries, &argc, &argv);
+                           NULL, entries, &argc, &argv);
     if (rc == 0)
         rc = name_from_args(&name, argc, argv);
     if (rc != 0) {
@@ -774,9 +572,7 @@ static int cmd_vk_target_list(int argc, char **argv)
         rc = print_json(targets_json(targets));
     } else {
         const char *head[] = {"PROVIDER KEY", "PROVIDER", "PRIORITY", "WEIGHT", "MODEL MAP"};
-        Table *t = table_new(G_N_ELEMENTS(head));
-        for (guint i = 0; i < G_N_ELEMENTS(head); i++)
-            table_add(t, head[i]);
+        Table *t = table_new(head, G_N_ELEMENTS(head));
         for (guint i = 0; i < targets->len; i++) {
             const GwTarget *tg = g_ptr_array_index(targets, i);
             table_add(t, tg->provider_key_name);
@@ -835,16 +631,6 @@ static char *model_map_from_arg(const char *arg, char **out)
     return problem;
 }
 
-/* Decimal only: GOption's G_OPTION_ARG_INT also takes hex and octal ("010" would be 8). */
-static gboolean parse_int(const char *text, int *out)
-{
-    gint64 v = 0;
-    if (text == NULL || !g_ascii_string_to_signed(text, 10, G_MININT, G_MAXINT, &v, NULL))
-        return FALSE;
-    *out = (int)v;
-    return TRUE;
-}
-
 static int cmd_vk_target_set(int argc, char **argv)
 {
     char *name = NULL, *pk = NULL, *priority_s = NULL, *weight_s = NULL, *map_arg = NULL;
@@ -864,7 +650,7 @@ static int cmd_vk_target_set(int argc, char **argv)
     int rc = parse_options("[NAME]",
                            "Add a routing target to a virtual key, or update it (priority, "
                            "weight and model map are set as given, defaults otherwise).",
-                           entries, &argc, &argv);
+                           NULL, entries, &argc, &argv);
     if (rc == 0)
         rc = name_from_args(&name, argc, argv);
     if (rc == 0 && pk == NULL)
@@ -914,7 +700,7 @@ static int cmd_vk_target_remove(int argc, char **argv)
     int rc = parse_options("[NAME]",
                            "Remove a routing target from a virtual key (refused for its last "
                            "one).",
-                           entries, &argc, &argv);
+                           NULL, entries, &argc, &argv);
     if (rc == 0)
         rc = name_from_args(&name, argc, argv);
     if (rc == 0 && pk == NULL)
@@ -963,7 +749,7 @@ static int cmd_price_list(int argc, char **argv)
                            "List model prices in USD per million tokens, with the date each "
                            "row takes effect. A dated model (gpt-4o-mini-2024-07-18) uses its "
                            "base model's row.",
-                           entries, &argc, &argv);
+                           NULL, entries, &argc, &argv);
     if (rc == 0)
         rc = no_positional(argc, argv);
     if (rc != 0)
@@ -1003,9 +789,7 @@ static int cmd_price_list(int argc, char **argv)
     } else {
         const char *head[] = {"MODEL",        "PROVIDER",      "INPUT $/M",
                               "OUTPUT $/M",   "CACHED IN $/M", "EFFECTIVE"};
-        Table *t = table_new(G_N_ELEMENTS(head));
-        for (guint i = 0; i < G_N_ELEMENTS(head); i++)
-            table_add(t, head[i]);
+        Table *t = table_new(head, G_N_ELEMENTS(head));
         for (guint i = 0; i < prices->len; i++) {
             const GwPrice *p = g_ptr_array_index(prices, i);
             table_add(t, p->model);
@@ -1072,7 +856,7 @@ static int cmd_price_set(int argc, char **argv)
                            "Set a model's price from a date on (replaces the row with the same "
                            "model and date). Amounts are decimal USD per million tokens with at "
                            "most 9 decimals, e.g. 0.15.",
-                           entries, &argc, &argv);
+                           NULL, entries, &argc, &argv);
     if (rc == 0)
         rc = no_positional(argc, argv);
     if (rc == 0 && (model == NULL || provider == NULL || in_s == NULL || out_s == NULL))
@@ -1107,11 +891,6 @@ static int cmd_price_set(int argc, char **argv)
     g_free(cached_s);
     g_free(when);
     return rc;
-}
-
-static const char *jstr(json_t *o, const char *key)
-{
-    return json_string_value(json_object_get(o, key));
 }
 
 static char *jint(json_t *o, const char *key, const char *suffix)
@@ -1167,7 +946,7 @@ static int cmd_logs_list(int argc, char **argv)
     int rc = parse_options(NULL,
                            "List recent requests, newest first. With --session, --property or "
                            "--before, rows are ordered by id (the order they were logged).",
-                           entries, &argc, &argv);
+                           NULL, entries, &argc, &argv);
     if (rc == 0)
         rc = no_positional(argc, argv);
     if (rc == 0 && (limit < 1 || limit > LOGS_MAX_LIMIT))
@@ -1212,9 +991,7 @@ static int cmd_logs_list(int argc, char **argv)
 
     const char *head[] = {"ID",      "TIME",    "REQUEST ID", "VIRTUAL KEY", "MODEL", "STATUS",
                           "LATENCY", "TOKENS", "COST $",     "TRIES",       "ERROR"};
-    Table *t = table_new(G_N_ELEMENTS(head));
-    for (guint i = 0; i < G_N_ELEMENTS(head); i++)
-        table_add(t, head[i]);
+    Table *t = table_new(head, G_N_ELEMENTS(head));
     size_t i;
     json_t *r;
     json_array_foreach(rows, i, r) {
@@ -1280,7 +1057,7 @@ static int cmd_sessions_list(int argc, char **argv)
     int rc = parse_options(NULL,
                            "List sessions (requests sharing an alephant-session-id), newest "
                            "activity first, with their totals and paths.",
-                           entries, &argc, &argv);
+                           NULL, entries, &argc, &argv);
     if (rc == 0)
         rc = no_positional(argc, argv);
     int limit = SESSIONS_DEFAULT_LIMIT;
@@ -1304,9 +1081,7 @@ static int cmd_sessions_list(int argc, char **argv)
 
     const char *head[] = {"SESSION",  "NAME",   "REQUESTS", "TOKENS", "COST $",
                           "LAST",     "DURATION", "PATHS"};
-    Table *t = table_new(G_N_ELEMENTS(head));
-    for (guint i = 0; i < G_N_ELEMENTS(head); i++)
-        table_add(t, head[i]);
+    Table *t = table_new(head, G_N_ELEMENTS(head));
     size_t i;
     json_t *r;
     json_array_foreach(rows, i, r) {
@@ -1406,7 +1181,7 @@ static int cmd_prompt_add(int argc, char **argv)
                            "\"content\": \"… {{variable}} …\"}], \"model\": … (optional), "
                            "\"params\": {…} (optional)}. Requests naming the prompt in "
                            "alephant-prompt-id use its newest version.",
-                           entries, &argc, &argv);
+                           NULL, entries, &argc, &argv);
     if (rc == 0)
         rc = name_from_args(&name, argc, argv);
     if (rc == 0 && (file != NULL) == from_stdin)
@@ -1435,14 +1210,8 @@ static int cmd_prompt_add(int argc, char **argv)
 static int cmd_prompt_list(int argc, char **argv)
 {
     gboolean as_json = FALSE;
-    GOptionEntry entries[] = {
-        {"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print a JSON array", NULL},
-        {NULL, 0, 0, 0, NULL, NULL, NULL},
-    };
-    int rc = parse_options(NULL, "List prompt templates with their number of versions.", entries,
-                           &argc, &argv);
-    if (rc == 0)
-        rc = no_positional(argc, argv);
+    int rc = list_options("List prompt templates with their number of versions.",
+                          &as_json, &argc, &argv);
     if (rc != 0)
         return rc;
     Ctl c;
@@ -1456,9 +1225,7 @@ static int cmd_prompt_list(int argc, char **argv)
     if (as_json)
         return print_json(rows);
     const char *head[] = {"NAME", "VERSIONS", "LATEST", "CREATED", "UPDATED"};
-    Table *t = table_new(G_N_ELEMENTS(head));
-    for (guint i = 0; i < G_N_ELEMENTS(head); i++)
-        table_add(t, head[i]);
+    Table *t = table_new(head, G_N_ELEMENTS(head));
     size_t i;
     json_t *r;
     json_array_foreach(rows, i, r) {
@@ -1482,7 +1249,8 @@ static int cmd_prompt_show(int argc, char **argv)
          "N"},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
-    int rc = parse_options("[NAME]", "Print a prompt template (JSON).", entries, &argc, &argv);
+    int rc = parse_options("[NAME]", "Print a prompt template (JSON).", NULL, entries, &argc,
+                           &argv);
     if (rc == 0)
         rc = name_from_args(&name, argc, argv);
     int version = 0;
@@ -1518,24 +1286,12 @@ static int cmd_prompt_show(int argc, char **argv)
 
 /* ---- dispatch ---- */
 
-/* Budgets and rate limits (cmd_limits.c). */
-int cmd_vk_update(int argc, char **argv);
-int cmd_agent_update(int argc, char **argv);
-int cmd_department_update(int argc, char **argv);
-int cmd_budget_list(int argc, char **argv);
-int cmd_ratelimit_list(int argc, char **argv);
-
 typedef struct {
     const char *group; /* "vk", or the command itself when it has no subcommands */
     const char *sub;   /* NULL for a group-less command; may be two words ("target list") */
     int (*run)(int argc, char **argv);
     const char *summary;
 } Command;
-
-/* policy commands: ctl/cmd_policy.c */
-int cmd_policy_add(int argc, char **argv);
-int cmd_policy_list(int argc, char **argv);
-int cmd_policy_remove(int argc, char **argv);
 
 static const Command commands[] = {
     {"init", NULL, cmd_init, "create the home directory, database and master key"},

@@ -2,7 +2,6 @@
  * update NAME` with budget and rate-limit flags, `budget list` and `ratelimit list`. */
 #include "config.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,85 +11,14 @@
 #include "budget.h"
 #include "conf.h"
 #include "cost.h"
+#include "ctl.h"
 #include "store.h"
 
-/* Registered in alephantctl.c's command table. */
-int cmd_vk_update(int argc, char **argv);
-int cmd_agent_update(int argc, char **argv);
-int cmd_department_update(int argc, char **argv);
-int cmd_budget_list(int argc, char **argv);
-int cmd_ratelimit_list(int argc, char **argv);
-
-#define EXIT_USAGE 2
 #define DEFAULT_WINDOW_S 60
 #define MAX_WINDOW_S (30 * 86400) /* the store's limit */
-/* Names shown in tables are cut to keep rows on one line. */
-#define CELL_MAX_CHARS 60
 #define PROPERTY_NAME_MAX 64 /* as the tracking headers allow */
 
-/* ---- helpers (alephantctl.c keeps its own static) ---- */
-
-static int usage_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "%s: %s\nTry '%s --help'.\n", g_get_prgname(), msg, g_get_prgname());
-    g_free(msg);
-    return EXIT_USAGE;
-}
-
-static int report(GError *err)
-{
-    fprintf(stderr, "alephantctl: %s\n", err != NULL ? err->message : "unknown error");
-    g_clear_error(&err);
-    return EXIT_FAILURE;
-}
-
-static int parse_options(const char *params, const char *summary, const char *description,
-                         GOptionEntry *entries, int *argc, char ***argv)
-{
-    GOptionContext *ctx = g_option_context_new(params);
-    g_option_context_set_summary(ctx, summary);
-    if (description != NULL)
-        g_option_context_set_description(ctx, description);
-    g_option_context_add_main_entries(ctx, entries, NULL);
-    GError *gerr = NULL;
-    gboolean ok = g_option_context_parse(ctx, argc, argv, &gerr);
-    g_option_context_free(ctx);
-    if (!ok) {
-        int rc = usage_error("%s", gerr->message);
-        g_error_free(gerr);
-        return rc;
-    }
-    return 0;
-}
-
-/* The database only: these commands need no master key. */
-static GwStatus open_store(GwStore **out, GError **err)
-{
-    GwConf *conf = NULL;
-    GwStatus gs = gw_conf_load(&conf, err);
-    if (gs != GW_OK)
-        return gs;
-    if (g_mkdir_with_parents(conf->home, 0700) != 0)
-        gs = gw_fail(err, GW_EIO, "cannot create home directory %s: %s", conf->home,
-                     g_strerror(errno));
-    GwStore *st = NULL;
-    if (gs == GW_OK)
-        gs = gw_store_open(conf->db_path, &st, err);
-    if (gs == GW_OK)
-        gs = gw_store_migrate(st, err);
-    gw_conf_free(conf);
-    if (gs != GW_OK) {
-        gw_store_close(st);
-        return gs;
-    }
-    *out = st;
-    return GW_OK;
-}
+/* ---- helpers ---- */
 
 /* Whole non-negative decimal integer up to max. */
 static gboolean parse_count(const char *s, gint64 max, gint64 *out)
@@ -112,107 +40,6 @@ static char *usd_text(gint64 nanos)
     char *s = g_strdup_printf("%s USD", n);
     g_free(n);
     return s;
-}
-
-static gint64 jint_or(json_t *o, const char *key, gint64 dflt)
-{
-    json_t *v = json_object_get(o, key);
-    return json_is_integer(v) ? json_integer_value(v) : dflt;
-}
-
-static const char *jstr(json_t *o, const char *key)
-{
-    return json_string_value(json_object_get(o, key));
-}
-
-/* Unix ms → "2027-01-01T00:00:00Z"; "-" for none, "never" past the calendar (lifetime). */
-static char *fmt_time(gint64 ms)
-{
-    if (ms < 0)
-        return g_strdup("-");
-    GDateTime *dt = g_date_time_new_from_unix_utc(ms / 1000);
-    if (dt == NULL)
-        return g_strdup("never");
-    char *s = g_date_time_format(dt, "%Y-%m-%dT%H:%M:%SZ");
-    g_date_time_unref(dt);
-    return s;
-}
-
-static int print_json(json_t *j)
-{
-    int rc = json_dumpf(j, stdout, JSON_INDENT(2));
-    json_decref(j);
-    if (rc != 0 || fputc('\n', stdout) == EOF)
-        return EXIT_FAILURE;
-    return 0;
-}
-
-/* A row-major table of owned cells; control characters and invalid UTF-8 never reach the
- * terminal. */
-typedef struct {
-    guint ncols;
-    GPtrArray *cells;
-} Table;
-
-static Table *table_new(const char *const *head, guint ncols)
-{
-    Table *t = g_new0(Table, 1);
-    t->ncols = ncols;
-    t->cells = g_ptr_array_new_with_free_func(g_free);
-    for (guint i = 0; i < ncols; i++)
-        g_ptr_array_add(t->cells, g_strdup(head[i]));
-    return t;
-}
-
-static void table_take(Table *t, char *s)
-{
-    if (s == NULL || *s == '\0') {
-        g_free(s);
-        s = g_strdup("-");
-    }
-    char *valid = g_utf8_make_valid(s, -1);
-    g_free(s);
-    GString *out = g_string_new(NULL);
-    glong n = 0;
-    for (const char *c = valid; *c != '\0'; c = g_utf8_next_char(c), n++) {
-        if (n == CELL_MAX_CHARS) {
-            g_string_append(out, "\u2026");
-            break;
-        }
-        gunichar u = g_utf8_get_char(c);
-        if (g_unichar_iscntrl(u))
-            g_string_append_c(out, '?');
-        else
-            g_string_append_unichar(out, u);
-    }
-    g_free(valid);
-    g_ptr_array_add(t->cells, g_string_free(out, FALSE));
-}
-
-static void table_add(Table *t, const char *s)
-{
-    table_take(t, g_strdup(s));
-}
-
-static void table_print(Table *t)
-{
-    glong *width = g_new0(glong, t->ncols);
-    for (guint i = 0; i < t->cells->len; i++)
-        width[i % t->ncols] =
-            MAX(width[i % t->ncols], g_utf8_strlen(g_ptr_array_index(t->cells, i), -1));
-    for (guint i = 0; i < t->cells->len; i++) {
-        const char *s = g_ptr_array_index(t->cells, i);
-        guint col = i % t->ncols;
-        fputs(s, stdout);
-        if (col + 1 == t->ncols)
-            fputc('\n', stdout);
-        else
-            for (glong pad = width[col] - g_utf8_strlen(s, -1) + 2; pad > 0; pad--)
-                fputc(' ', stdout);
-    }
-    g_free(width);
-    g_ptr_array_unref(t->cells);
-    g_free(t);
 }
 
 /* ---- update NAME ---- */
@@ -498,7 +325,7 @@ static int limits_update(const char *scope, const char *noun, int argc, char **a
         GError *err = NULL;
         gboolean budget = u.no_budget || u.budget_given || u.soft_given || period_s != NULL ||
                           reset_s != NULL;
-        if (open_store(&st, &err) != GW_OK ||
+        if (ctl_open_store(&st, &err) != GW_OK ||
             (budget && apply_budget(st, &u, scope, noun, name, &err) != GW_OK) ||
             ((u.rpm_given || u.tpm_given) && apply_rate(st, &u, scope, noun, name, &err) != GW_OK))
             rc = report(err);
@@ -534,24 +361,6 @@ int cmd_department_update(int argc, char **argv)
 
 /* ---- lists ---- */
 
-/* Options of a list command: only --json. */
-static int list_options(const char *summary, gboolean *as_json, int *argc, char ***argv)
-{
-    GOptionEntry entries[] = {
-        {"json", 0, 0, G_OPTION_ARG_NONE, as_json, "Print a JSON array", NULL},
-        {NULL, 0, 0, 0, NULL, NULL, NULL},
-    };
-    int rc = parse_options(NULL, summary, NULL, entries, argc, argv);
-    if (rc == 0 && *argc > 1)
-        rc = usage_error("unexpected argument '%s'", (*argv)[1]);
-    return rc;
-}
-
-static const char *scope_label(const char *scope)
-{
-    return g_strcmp0(scope, "virtual_key") == 0 ? "vk" : scope;
-}
-
 static char *usd_cell(json_t *o, const char *key)
 {
     const char *s = jstr(o, key);
@@ -566,14 +375,10 @@ int cmd_budget_list(int argc, char **argv)
                           &as_json, &argc, &argv);
     if (rc != 0)
         return rc;
-    GwStore *st = NULL;
     GError *err = NULL;
     json_t *rows = NULL;
-    if (open_store(&st, &err) != GW_OK || gw_store_budget_list_json(st, &rows, &err) != GW_OK) {
-        gw_store_close(st);
+    if (ctl_store_list_json(gw_store_budget_list_json, &rows, &err) != GW_OK)
         return report(err);
-    }
-    gw_store_close(st);
     if (as_json)
         return print_json(rows);
     const char *head[] = {"SCOPE",  "NAME",     "PERIOD", "HARD $",     "SOFT $",
@@ -607,14 +412,10 @@ int cmd_ratelimit_list(int argc, char **argv)
     int rc = list_options("List rate-limit rules.", &as_json, &argc, &argv);
     if (rc != 0)
         return rc;
-    GwStore *st = NULL;
     GError *err = NULL;
     json_t *rows = NULL;
-    if (open_store(&st, &err) != GW_OK || gw_store_rate_limit_list_json(st, &rows, &err) != GW_OK) {
-        gw_store_close(st);
+    if (ctl_store_list_json(gw_store_rate_limit_list_json, &rows, &err) != GW_OK)
         return report(err);
-    }
-    gw_store_close(st);
     if (as_json)
         return print_json(rows);
     const char *head[] = {"SCOPE", "NAME", "PER", "REQUESTS", "TOKENS", "WINDOW"};
