@@ -423,7 +423,6 @@ void gw_ratelimit_take(GwRateLimiter *rl, const char *key, gint64 limit, gint64 
         return;
 
     gint64 window = window_ms * RL_NS_PER_MS;
-    gint64 now = rl->now_ns();
     Key k;
     key_prepare(rl, key, &k);
     pthread_mutex_t *m = stripe_of(rl, k.hash);
@@ -433,6 +432,9 @@ void gw_ratelimit_take(GwRateLimiter *rl, const char *key, gint64 limit, gint64 
         out->retry_after_ms = 0;
         return;
     }
+    /* The clock is read under the lock: decisions on one bucket are then ordered by time, so
+     * the remaining counts reported to concurrent callers are exact. */
+    gint64 now = rl->now_ns();
 
     Slot *claim = NULL;
     Slot *s = slot_find(rl, &k, now, &claim);
@@ -473,12 +475,12 @@ void gw_ratelimit_charge(GwRateLimiter *rl, const char *key, gint64 limit, gint6
     if (!args_ok(rl, key, limit, window_ms, cost) || cost == 0)
         return;
     gint64 window = window_ms * RL_NS_PER_MS;
-    gint64 now = rl->now_ns();
     Key k;
     key_prepare(rl, key, &k);
     pthread_mutex_t *m = stripe_of(rl, k.hash);
     if (!stripe_lock(m))
         return;
+    gint64 now = rl->now_ns();
     Slot *claim = NULL;
     Slot *s = slot_find(rl, &k, now, &claim);
     gint64 start = s != NULL ? MAX(s->tat, now) : now;
