@@ -270,13 +270,13 @@ static void test_params_properties(void)
                            "{\"properties\": [\"environment\", \"Alephant-Property-Team\"]}", "flag");
     expect(rp, &in, "flag"); /* properties NULL */
     in.properties = g_hash_table_new(g_str_hash, g_str_equal);
-    g_hash_table_insert(in.properties, "environment", "prod");
+    g_hash_table_insert(in.properties, (char *)"environment", (char *)"prod");
     d = judge(rp, &in, &reason);
     g_assert_cmpstr(d, ==, "flag");
     g_assert_nonnull(strstr(reason, "team"));
     g_free(d);
     g_free(reason);
-    g_hash_table_insert(in.properties, "team", "");
+    g_hash_table_insert(in.properties, (char *)"team", (char *)"");
     expect(rp, &in, "allow");
     g_hash_table_unref(in.properties);
     gw_policy_free(rp);
