@@ -2,7 +2,12 @@
  * threads, each accepting FastCGI requests with FCGX_Accept_r and owning its own SQLite
  * connection and libcurl handle; a log-writer thread; and the main thread waiting for
  * SIGTERM/SIGINT to shut down cleanly (in-flight requests get a grace period, queued log rows
- * are written before exit). */
+ * are written before exit).
+ *
+ * Started as a plain CGI program instead (file descriptor 0 is not a listening socket and the
+ * web server set GATEWAY_INTERFACE), the same binary serves exactly one request from its
+ * environment, stdin and stdout on the main thread, closes stdout to end the response, then
+ * stops the log writer (which writes the request's row) and exits. */
 #include "config.h"
 
 #include <errno.h>
@@ -15,7 +20,9 @@
 #include <fcgiapp.h>
 #include "conf.h"
 #include "crypto.h"
+#include "errors.h"
 #include "logger.h"
+#include "permcheck.h"
 #include "pipeline.h"
 #include "proxy.h"
 #include "ratelimit.h"
@@ -72,7 +79,7 @@ static void *thread_main(void *data)
             kill(getpid(), SIGTERM);
             break;
         }
-        gw_pipeline_handle(&w, &fr);
+        gw_pipeline_handle(&w, &gw_request_io_fastcgi, &fr);
         FCGX_Finish_r(&fr);
     }
     g_atomic_int_set(&slot->in_accept, 0);
@@ -89,6 +96,9 @@ static void *thread_main(void *data)
 static gboolean check_state(GwProcess *proc, GError **err)
 {
     GwConf *conf = proc->conf;
+    /* State others may write is state anyone on the machine may forge: refuse it. */
+    if (gw_permcheck_state(conf->home, conf->db_path, err) != GW_OK)
+        return FALSE;
     if (!g_file_test(conf->db_path, G_FILE_TEST_IS_REGULAR)) {
         gw_fail(err, GW_EIO, "database %s does not exist; create it with `alephantctl init`",
                 conf->db_path);
@@ -104,12 +114,61 @@ static gboolean check_state(GwProcess *proc, GError **err)
     return rc == GW_OK;
 }
 
+/* A start-up failure: the message goes to stderr (the web server's error log). A CGI request also
+ * gets an answer, an OpenAI-style 503 that does not reveal the cause. Returns the exit code. */
+static int startup_fail(gboolean cgi, const char *prefix, const char *message)
+{
+    fprintf(stderr, "alephant-gateway: %s%s\n", prefix, message);
+    if (cgi) {
+        char *body = gw_error_json(GW_E_UNAVAILABLE, "The gateway cannot serve requests now "
+                                   "(its start-up failed; see the web server's error log)");
+        printf("Status: %d\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n\r\n%s",
+               gw_error_status(GW_E_UNAVAILABLE), body);
+        g_free(body);
+        gw_request_cgi_finish();
+    }
+    return 1;
+}
+
+/* Plain CGI: one request on the main thread, then the log row, then exit. */
+static int serve_cgi(GwProcess *proc)
+{
+    GError *err = NULL;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    char *spill = g_build_filename(proc->conf->home, "log-spill.jsonl", NULL);
+    GwStatus st = gw_logger_start(proc->conf->db_path, spill, &proc->logger, &err);
+    g_free(spill);
+    if (st != GW_OK) {
+        int rc = startup_fail(TRUE, "", err->message);
+        g_error_free(err);
+        return rc;
+    }
+    GwWorker w = { .proc = proc };
+    if (gw_store_open(proc->conf->db_path, &w.store, &err) != GW_OK) {
+        int rc = startup_fail(TRUE, "cannot open the database: ", err->message);
+        g_error_free(err);
+        gw_logger_stop(proc->logger);
+        return rc;
+    }
+    w.curl = gw_proxy_curl_new();
+    gw_pipeline_handle(&w, &gw_request_io_cgi, NULL);
+    /* The response ends for the client now; the log row is written while the process exits. */
+    gw_request_cgi_finish();
+    curl_easy_cleanup(w.curl);
+    gw_store_close(w.store);
+    gw_logger_stop(proc->logger);
+    curl_global_cleanup();
+    return 0;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "Usage: alephant-gateway [--help] [--version]\n\n"
                "The Alephant Gateway FastCGI worker. It is started by the web server (lighttpd\n"
                "bin-path) or by spawn-fcgi with the listening socket on file descriptor 0, and\n"
-               "serves /v1/* with a pool of threads.\n\n"
+               "serves /v1/* with a pool of threads. Started by a web server as a plain CGI\n"
+               "program (GATEWAY_INTERFACE set, no socket on file descriptor 0) it serves the\n"
+               "one request of its environment, stdin and stdout, then exits.\n\n"
                "Configuration: $ALEPHANT_CONFIG or $ALEPHANT_HOME/alephant.conf (GLib key-file),\n"
                "environment overrides ALEPHANT_HOME, ALEPHANT_THREADS, ALEPHANT_<SECTION>_<KEY>.\n"
                "The state directory must hold a database and master key (alephantctl init).\n");
@@ -117,7 +176,14 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
+    /* FastCGI puts a listening socket on file descriptor 0; a CGI program gets the request
+     * body (or /dev/null) there and GATEWAY_INTERFACE in its environment (RFC 3875). */
+    const char *gi = getenv("GATEWAY_INTERFACE");
+    gboolean cgi = FCGX_Init() == 0 && FCGX_IsCGI() && gi != NULL && g_str_has_prefix(gi, "CGI/");
+
+    /* A CGI program's arguments are the words of a query string without '=' (RFC 3875 4.4),
+     * not options: they are ignored. */
+    for (int i = 1; !cgi && i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             return 0;
@@ -130,30 +196,41 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    if (cgi)
+        gw_request_cgi_setup();
+
     GwProcess proc = { 0 };
     GError *err = NULL;
     if (gw_conf_load(&proc.conf, &err) != GW_OK || !check_state(&proc, &err)) {
-        fprintf(stderr, "alephant-gateway: %s\n", err->message);
+        int rc = startup_fail(cgi, "", err->message);
         g_error_free(err);
-        return 1;
+        return rc;
     }
-    if (gw_cidr_list_parse(proc.conf->trusted_proxies, &proc.trusted_proxies, &err) != GW_OK) {
-        fprintf(stderr, "alephant-gateway: trusted_proxies: %s\n", err->message);
-        return 1;
-    }
+    if (gw_cidr_list_parse(proc.conf->trusted_proxies, &proc.trusted_proxies, &err) != GW_OK)
+        return startup_fail(cgi, "trusted_proxies: ", err->message);
     /* Rate-limit state shared by every worker process (and thread) of this machine. */
     char *rundir = g_build_filename(proc.conf->home, "run", NULL);
     char *rlpath = g_build_filename(rundir, "ratelimit.shm", NULL);
     g_mkdir_with_parents(rundir, 0700);
     if (gw_ratelimit_open(rlpath, 0, &proc.ratelimiter, &err) != GW_OK) {
-        fprintf(stderr, "alephant-gateway: rate limiter %s: %s\n", rlpath, err->message);
-        return 1;
+        char *prefix = g_strdup_printf("rate limiter %s: ", rlpath);
+        int rc = startup_fail(cgi, prefix, err->message);
+        g_free(prefix);
+        return rc;
     }
     g_free(rlpath);
     g_free(rundir);
+    if (cgi) {
+        int rc = serve_cgi(&proc);
+        gw_cidr_list_free(proc.trusted_proxies);
+        gw_ratelimit_close(proc.ratelimiter);
+        gw_conf_free(proc.conf);
+        return rc;
+    }
     if (FCGX_Init() != 0 || FCGX_IsCGI()) {
         fprintf(stderr, "alephant-gateway: not started as a FastCGI application (file descriptor 0 "
-                        "must be the listening socket: run it from lighttpd or spawn-fcgi)\n");
+                        "must be the listening socket: run it from lighttpd or spawn-fcgi) nor as "
+                        "a CGI program (GATEWAY_INTERFACE is not set)\n");
         return 1;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -771,11 +771,11 @@ static void finish_log(GwCall *call)
     log_cost(call);
 }
 
-void gw_pipeline_handle(GwWorker *w, FCGX_Request *fcgx)
+void gw_pipeline_handle(GwWorker *w, const GwRequestIO *io, void *io_ctx)
 {
     GwRequest req;
     gboolean too_many = FALSE;
-    gw_request_init(&req, fcgx, GW_MAX_HEADERS, &too_many);
+    gw_request_init(&req, io, io_ctx, GW_MAX_HEADERS, &too_many);
     GwCall call = {
         .worker = w,
         .req = &req,

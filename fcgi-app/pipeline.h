@@ -91,8 +91,9 @@ typedef enum {
     GW_FWD_RETRY,   /* nothing was sent; the failure may be retried on another target */
 } GwForward;
 
-/* Handles one accepted request completely (response written, log row queued). */
-void gw_pipeline_handle(GwWorker *w, FCGX_Request *fcgx);
+/* Handles one accepted request completely (response written, log row queued). io is its
+ * transport (gw_request_io_fastcgi with the FCGX_Request*, or gw_request_io_cgi). */
+void gw_pipeline_handle(GwWorker *w, const GwRequestIO *io, void *io_ctx);
 
 /* Sends an OpenAI-style error (unless a response already started) and records it in the log. */
 void gw_call_fail(GwCall *call, GwErrorKind kind, const char *message);

@@ -1,12 +1,22 @@
-/* request.c — FastCGI request adapter: environment → GwRequest, bounded body reads, and a response
- * writer that notices a vanished client (libfcgi reports it only through FCGX_GetError). */
+/* request.c — the request adapter: CGI parameters → GwRequest, bounded body reads, and a response
+ * writer that notices a vanished client, over two transports: FastCGI (libfcgi, which reports a
+ * vanished client only through FCGX_GetError) and plain CGI (environ, stdin, stdout). */
 #include "config.h"
 #include "request.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <fcgiapp.h>
 #include "headers.h"
+
+extern char **environ;
 
 static void header_free(gpointer p)
 {
@@ -16,21 +26,180 @@ static void header_free(gpointer p)
     g_free(h);
 }
 
-static const char *env_get(FCGX_Request *f, const char *name)
+/* ---- FastCGI: one accepted FCGX_Request ---- */
+
+static const char *fcgi_param(void *ctx, const char *name)
 {
+    FCGX_Request *f = ctx;
     return FCGX_GetParam(name, f->envp);
 }
 
-void gw_request_init(GwRequest *req, FCGX_Request *fcgx, guint max_headers, gboolean *too_many)
+static char **fcgi_params(void *ctx)
+{
+    FCGX_Request *f = ctx;
+    return f->envp;
+}
+
+static gssize fcgi_read(void *ctx, char *buf, size_t len)
+{
+    FCGX_Request *f = ctx;
+    return FCGX_GetStr(buf, (int)MIN(len, (size_t)INT_MAX), f->in);
+}
+
+static gboolean fcgi_write(void *ctx, const char *data, size_t len)
+{
+    FCGX_Request *f = ctx;
+    return FCGX_PutStr(data, (int)len, f->out) >= 0 && FCGX_GetError(f->out) == 0;
+}
+
+static gboolean fcgi_flush(void *ctx)
+{
+    FCGX_Request *f = ctx;
+    /* FCGX_FFlush reports EPIPE only once; the error flag stays set afterwards. */
+    return FCGX_FFlush(f->out) >= 0 && FCGX_GetError(f->out) == 0;
+}
+
+static gboolean fcgi_peer_closed(void *ctx)
+{
+    FCGX_Request *f = ctx;
+    if (f == NULL || f->ipcFd < 0)
+        return FALSE;
+    /* POLLRDHUP, not POLLIN: Apache leaves an empty STDIN record readable. */
+    struct pollfd pfd = { .fd = f->ipcFd, .events = POLLRDHUP };
+    return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
+const GwRequestIO gw_request_io_fastcgi = {
+    .name = "fastcgi",
+    .param = fcgi_param,
+    .params = fcgi_params,
+    .read = fcgi_read,
+    .write = fcgi_write,
+    .flush = fcgi_flush,
+    .peer_closed = fcgi_peer_closed,
+};
+
+/* ---- plain CGI: this process's environment, stdin and stdout ---- */
+
+static volatile sig_atomic_t cgi_signalled;
+
+static void on_cgi_signal(int sig)
+{
+    (void)sig;
+    cgi_signalled = 1;
+}
+
+void gw_request_cgi_setup(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa = { .sa_handler = on_cgi_signal, .sa_flags = SA_RESTART };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    /* Bytes leave only on flush (one SSE event) or when the buffer fills. */
+    setvbuf(stdout, NULL, _IOFBF, 65536);
+}
+
+void gw_request_cgi_finish(void)
+{
+    fflush(stdout);
+    /* Closing fd 1 is what tells the web server the response is complete; /dev/null takes its
+     * place so that a stray write cannot land in some file opened later as fd 1. */
+    int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        dup2(fd, STDOUT_FILENO);
+        if (fd != STDOUT_FILENO)
+            close(fd);
+    } else {
+        close(STDOUT_FILENO);
+    }
+}
+
+static const char *cgi_param(void *ctx, const char *name)
+{
+    (void)ctx;
+    return getenv(name);
+}
+
+static char **cgi_params(void *ctx)
+{
+    (void)ctx;
+    return environ;
+}
+
+static gssize cgi_read(void *ctx, char *buf, size_t len)
+{
+    (void)ctx;
+    for (;;) {
+        ssize_t n = read(STDIN_FILENO, buf, MIN(len, (size_t)G_MAXSSIZE));
+        if (n >= 0 || errno != EINTR)
+            return n;
+    }
+}
+
+static gboolean cgi_write(void *ctx, const char *data, size_t len)
+{
+    (void)ctx;
+    return fwrite(data, 1, len, stdout) == len && !ferror(stdout);
+}
+
+static gboolean cgi_flush(void *ctx)
+{
+    (void)ctx;
+    return fflush(stdout) == 0 && !ferror(stdout);
+}
+
+static gboolean cgi_peer_closed(void *ctx)
+{
+    (void)ctx;
+    if (cgi_signalled)
+        return TRUE;
+    /* A pipe whose reader closed polls POLLERR; a socket whose peer closed polls POLLHUP. */
+    struct pollfd pfd = { .fd = STDOUT_FILENO, .events = 0 };
+    return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLHUP | POLLERR)) != 0;
+}
+
+const GwRequestIO gw_request_io_cgi = {
+    .name = "cgi",
+    .param = cgi_param,
+    .params = cgi_params,
+    .read = cgi_read,
+    .write = cgi_write,
+    .flush = cgi_flush,
+    .peer_closed = cgi_peer_closed,
+};
+
+/* The path the gateway routes on. Under CGI the program may be mounted below a prefix (Apache's
+ * ScriptAlias /gw /usr/lib/cgi-bin/alephant-gateway, or lighttpd's /cgi-bin/alephant-gateway):
+ * then REQUEST_URI is SCRIPT_NAME + "/v1/…" and the SCRIPT_NAME prefix is dropped. A REQUEST_URI
+ * that already starts with /v1/ (the program mounted at /v1/) is used as it is, as under FastCGI. */
+static const char *cgi_route_uri(const char *uri, const char *script_name)
+{
+    if (uri == NULL || g_str_has_prefix(uri, "/v1/") || script_name == NULL)
+        return uri;
+    size_t n = strlen(script_name);
+    while (n > 0 && script_name[n - 1] == '/')
+        n--;
+    if (n > 0 && strncmp(uri, script_name, n) == 0 && g_str_has_prefix(uri + n, "/v1/"))
+        return uri + n;
+    return uri;
+}
+
+void gw_request_init(GwRequest *req, const GwRequestIO *io, void *io_ctx, guint max_headers,
+                     gboolean *too_many)
 {
     memset(req, 0, sizeof(*req));
-    req->fcgx = fcgx;
-    req->method = env_get(fcgx, "REQUEST_METHOD");
-    req->uri = env_get(fcgx, "REQUEST_URI");
-    req->remote_addr = env_get(fcgx, "REMOTE_ADDR");
-    req->content_type = env_get(fcgx, "CONTENT_TYPE");
+    req->io = io;
+    req->io_ctx = io_ctx;
+    req->method = io->param(io_ctx, "REQUEST_METHOD");
+    req->uri = io->param(io_ctx, "REQUEST_URI");
+    if (io == &gw_request_io_cgi)
+        req->uri = cgi_route_uri(req->uri, io->param(io_ctx, "SCRIPT_NAME"));
+    req->remote_addr = io->param(io_ctx, "REMOTE_ADDR");
+    req->content_type = io->param(io_ctx, "CONTENT_TYPE");
     req->content_length = -1;
-    const char *cl = env_get(fcgx, "CONTENT_LENGTH");
+    const char *cl = io->param(io_ctx, "CONTENT_LENGTH");
     if (cl != NULL && *cl != '\0') {
         guint64 v;
         if (g_ascii_string_to_unsigned(cl, 10, 0, G_MAXINT64, &v, NULL))
@@ -41,7 +210,7 @@ void gw_request_init(GwRequest *req, FCGX_Request *fcgx, guint max_headers, gboo
     req->headers = g_ptr_array_new_with_free_func(header_free);
     if (too_many != NULL)
         *too_many = FALSE;
-    for (char **e = fcgx->envp; e != NULL && *e != NULL; e++) {
+    for (char **e = io->params(io_ctx); e != NULL && *e != NULL; e++) {
         if (strncmp(*e, "HTTP_", 5) != 0)
             continue;
         const char *eq = strchr(*e, '=');
@@ -110,8 +279,8 @@ GwStatus gw_request_read_body(GwRequest *req, gint64 max_bytes, GError **err)
     req->body = g_byte_array_sized_new((guint)MIN(want, (gint64)65536));
     char buf[16384];
     while ((gint64)req->body->len < want) {
-        int chunk = (int)MIN((gint64)sizeof(buf), want - (gint64)req->body->len);
-        int n = FCGX_GetStr(buf, chunk, req->fcgx->in);
+        size_t chunk = (size_t)MIN((gint64)sizeof(buf), want - (gint64)req->body->len);
+        gssize n = req->io->read(req->io_ctx, buf, chunk);
         if (n <= 0)
             break;
         g_byte_array_append(req->body, (const guint8 *)buf, (guint)n);
@@ -128,7 +297,7 @@ static void put(GwRequest *req, const char *s, size_t len)
 {
     if (req->client_gone)
         return;
-    if (FCGX_PutStr(s, (int)len, req->fcgx->out) < 0 || FCGX_GetError(req->fcgx->out) != 0)
+    if (!req->io->write(req->io_ctx, s, len))
         req->client_gone = TRUE;
 }
 
@@ -178,8 +347,7 @@ gboolean gw_response_flush(GwRequest *req)
 {
     if (req->client_gone)
         return FALSE;
-    /* FCGX_FFlush reports EPIPE only once; the error flag stays set afterwards. */
-    if (FCGX_FFlush(req->fcgx->out) < 0 || FCGX_GetError(req->fcgx->out) != 0)
+    if (!req->io->flush(req->io_ctx))
         req->client_gone = TRUE;
     return !req->client_gone;
 }
@@ -188,11 +356,7 @@ gboolean gw_request_peer_closed(GwRequest *req)
 {
     if (req->client_gone)
         return TRUE;
-    if (req->fcgx == NULL || req->fcgx->ipcFd < 0)
-        return FALSE;
-    /* POLLRDHUP, not POLLIN: Apache leaves an empty STDIN record readable. */
-    struct pollfd pfd = { .fd = req->fcgx->ipcFd, .events = POLLRDHUP };
-    if (poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0)
+    if (req->io != NULL && req->io->peer_closed(req->io_ctx))
         req->client_gone = TRUE;
     return req->client_gone;
 }
