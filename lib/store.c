@@ -426,6 +426,30 @@ gint64 gw_store_now_ms(void)
     return now_ms();
 }
 
+/* Runs a cached statement without parameters and builds one object per row with row_fn;
+ * *out (free_fn set) on success. */
+static GwStatus list_all(GwStore *st, StmtId id, gpointer (*row_fn)(sqlite3_stmt *),
+                         GDestroyNotify free_fn, const char *what, GPtrArray **out, GError **err)
+{
+    sqlite3_stmt *s = NULL;
+    GwStatus gs = stmt_get(st, id, &s, err);
+    if (gs != GW_OK)
+        return gs;
+    GPtrArray *arr = g_ptr_array_new_with_free_func(free_fn);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        g_ptr_array_add(arr, row_fn(s));
+    if (rc != SQLITE_DONE)
+        gs = db_fail(st, rc, what, err);
+    stmt_done(s);
+    if (gs != GW_OK) {
+        g_ptr_array_unref(arr);
+        return gs;
+    }
+    *out = arr;
+    return GW_OK;
+}
+
 static int bind_text(sqlite3_stmt *s, int i, const char *v)
 {
     return v != NULL ? sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(s, i);
@@ -841,25 +865,15 @@ GwStatus gw_store_provider_key_get_by_id(GwStore *st, gint64 id, GwProviderKey *
     return gs;
 }
 
+static gpointer pk_row(sqlite3_stmt *s)
+{
+    return pk_from_row(s);
+}
+
 GwStatus gw_store_provider_key_list(GwStore *st, GPtrArray **out, GError **err)
 {
-    sqlite3_stmt *s = NULL;
-    GwStatus gs = stmt_get(st, ST_PK_LIST, &s, err);
-    if (gs != GW_OK)
-        return gs;
-    GPtrArray *arr = g_ptr_array_new_with_free_func((GDestroyNotify)gw_provider_key_free);
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        g_ptr_array_add(arr, pk_from_row(s));
-    if (rc != SQLITE_DONE)
-        gs = db_fail(st, rc, "listing provider keys", err);
-    stmt_done(s);
-    if (gs != GW_OK) {
-        g_ptr_array_unref(arr);
-        return gs;
-    }
-    *out = arr;
-    return GW_OK;
+    return list_all(st, ST_PK_LIST, pk_row, (GDestroyNotify)gw_provider_key_free,
+                    "listing provider keys", out, err);
 }
 
 GwStatus gw_store_provider_key_rotate(GwStore *st, const char *name, GBytes *secret_enc,
@@ -1166,25 +1180,15 @@ check_rc:
     return gs;
 }
 
+static gpointer vk_row(sqlite3_stmt *s)
+{
+    return vk_from_row(s);
+}
+
 GwStatus gw_store_vk_list(GwStore *st, GPtrArray **out, GError **err)
 {
-    sqlite3_stmt *s = NULL;
-    GwStatus gs = stmt_get(st, ST_VK_LIST, &s, err);
-    if (gs != GW_OK)
-        return gs;
-    GPtrArray *arr = g_ptr_array_new_with_free_func((GDestroyNotify)gw_virtual_key_free);
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        g_ptr_array_add(arr, vk_from_row(s));
-    if (rc != SQLITE_DONE)
-        gs = db_fail(st, rc, "listing virtual keys", err);
-    stmt_done(s);
-    if (gs != GW_OK) {
-        g_ptr_array_unref(arr);
-        return gs;
-    }
-    *out = arr;
-    return GW_OK;
+    return list_all(st, ST_VK_LIST, vk_row, (GDestroyNotify)gw_virtual_key_free,
+                    "listing virtual keys", out, err);
 }
 
 GwStatus gw_store_vk_revoke(GwStore *st, const char *name, GError **err)
@@ -2258,26 +2262,15 @@ check_rc:
     return gs;
 }
 
+static gpointer price_row(sqlite3_stmt *s)
+{
+    GwPrice *p = g_new0(GwPrice, 1);
+    price_from_row(s, p);
+    return p;
+}
+
 GwStatus gw_store_price_list(GwStore *st, GPtrArray **out, GError **err)
 {
-    sqlite3_stmt *s = NULL;
-    GwStatus gs = stmt_get(st, ST_PRICE_LIST, &s, err);
-    if (gs != GW_OK)
-        return gs;
-    GPtrArray *arr = g_ptr_array_new_with_free_func((GDestroyNotify)price_free);
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        GwPrice *p = g_new0(GwPrice, 1);
-        price_from_row(s, p);
-        g_ptr_array_add(arr, p);
-    }
-    if (rc != SQLITE_DONE)
-        gs = db_fail(st, rc, "listing prices", err);
-    stmt_done(s);
-    if (gs != GW_OK) {
-        g_ptr_array_unref(arr);
-        return gs;
-    }
-    *out = arr;
-    return GW_OK;
+    return list_all(st, ST_PRICE_LIST, price_row, (GDestroyNotify)price_free, "listing prices",
+                    out, err);
 }

@@ -33,30 +33,10 @@ for b in "$gateway" "$ctl"; do
   [ -x "$b" ] || { echo "make run-apache: $b is not built (run make)" >&2; exit 1; }
 done
 
-ALEPHANT_HOME=${ALEPHANT_HOME:-$PWD/var}
-mkdir -p "$ALEPHANT_HOME"
-ALEPHANT_HOME=$(cd "$ALEPHANT_HOME" && pwd)
-export ALEPHANT_HOME
-chmod 700 "$ALEPHANT_HOME"
-mkdir -p "$ALEPHANT_HOME/run"
-
-PORT=${PORT:-8080}
-BIND=${ALEPHANT_BIND:-127.0.0.1}
-PROCESSES=${ALEPHANT_PROCESSES:-$(nproc 2>/dev/null || echo 2)}
-[ "$PROCESSES" -ge 1 ] 2>/dev/null || PROCESSES=1
-MAX_BYTES=${ALEPHANT_GATEWAY_MAX_REQUEST_BYTES:-10485760}
+. "$top_srcdir/tools/state.sh"
+alephant_state_prepare
 LIMIT_BODY=$(( MAX_BYTES + 1048576 ))
 PROXY_TIMEOUT=${ALEPHANT_PROXY_TIMEOUT:-3600}
-
-first_run=no
-[ -f "$ALEPHANT_HOME/alephant.db" ] || first_run=yes
-"$ctl" init
-
-token=""
-if [ "$first_run" = yes ] && [ "${ALEPHANT_NO_DEMO:-}" != 1 ]; then
-  "$ctl" provider-key add --name demo-mock --provider mock >/dev/null
-  token=$("$ctl" vk create --name demo --provider-key demo-mock)
-fi
 
 # Apache's children run as APACHE_RUN_USER when Apache starts as root (it refuses to serve as
 # root), as the current user otherwise. They must reach the gateway socket but not the state
@@ -164,19 +144,7 @@ echo "Alephant Gateway behind Apache on http://$BIND:$PORT/v1/ ($PROCESSES worke
 echo "  state: $ALEPHANT_HOME   errors: $ALEPHANT_HOME/apache-error.log, $gw_log"
 echo "  Apache configuration: $conf   gateway socket: $socket"
 echo "  manage keys: $ctl --help"
-if [ -n "$token" ]; then
-  cat <<MSG
-
-First run: created the demo provider key 'demo-mock' (the built-in mock provider: canned
-answers, no internet) and the virtual key 'demo'. Its token is shown only now:
-
-  curl http://$BIND:$PORT/v1/chat/completions \\
-    -H "Authorization: Bearer $token" \\
-    -H "Content-Type: application/json" \\
-    -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello"}]}'
-
-MSG
-fi
+alephant_first_run_message
 echo "Press Ctrl-C to stop."
 
 # In the background so that the traps run (and stop the workers) when we are told to stop.

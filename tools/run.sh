@@ -13,30 +13,10 @@ if [ ! -x "$LIGHTTPD" ]; then
   exit 1
 fi
 
-ALEPHANT_HOME=${ALEPHANT_HOME:-$PWD/var}
-mkdir -p "$ALEPHANT_HOME"
-ALEPHANT_HOME=$(cd "$ALEPHANT_HOME" && pwd)
-export ALEPHANT_HOME
-chmod 700 "$ALEPHANT_HOME"
-mkdir -p "$ALEPHANT_HOME/run"
-
-PORT=${PORT:-8080}
-BIND=${ALEPHANT_BIND:-127.0.0.1}
-PROCESSES=${ALEPHANT_PROCESSES:-$(nproc 2>/dev/null || echo 2)}
-[ "$PROCESSES" -ge 1 ] 2>/dev/null || PROCESSES=1
-MAX_BYTES=${ALEPHANT_GATEWAY_MAX_REQUEST_BYTES:-10485760}
-MAX_KB=$(( MAX_BYTES / 1024 + 1024 ))
-
 ctl="$top_builddir/alephantctl"
-first_run=no
-[ -f "$ALEPHANT_HOME/alephant.db" ] || first_run=yes
-"$ctl" init
-
-token=""
-if [ "$first_run" = yes ]; then
-  "$ctl" provider-key add --name demo-mock --provider mock >/dev/null
-  token=$("$ctl" vk create --name demo --provider-key demo-mock)
-fi
+. "$top_srcdir/tools/state.sh"
+alephant_state_prepare
+MAX_KB=$(( MAX_BYTES / 1024 + 1024 ))
 
 conf="$ALEPHANT_HOME/lighttpd.conf"
 sed -e "s|@BIND@|$BIND|g" -e "s|@PORT@|$PORT|g" -e "s|@STATE_DIR@|$ALEPHANT_HOME|g" \
@@ -47,18 +27,6 @@ sed -e "s|@BIND@|$BIND|g" -e "s|@PORT@|$PORT|g" -e "s|@STATE_DIR@|$ALEPHANT_HOME
 echo "Alephant Gateway on http://$BIND:$PORT/v1/ ($PROCESSES worker processes, ${ALEPHANT_THREADS:-64} threads each)"
 echo "  state: $ALEPHANT_HOME   errors: $ALEPHANT_HOME/lighttpd-error.log"
 echo "  manage keys: $ctl --help"
-if [ -n "$token" ]; then
-  cat <<MSG
-
-First run: created the demo provider key 'demo-mock' (the built-in mock provider: canned
-answers, no internet) and the virtual key 'demo'. Its token is shown only now:
-
-  curl http://$BIND:$PORT/v1/chat/completions \\
-    -H "Authorization: Bearer $token" \\
-    -H "Content-Type: application/json" \\
-    -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello"}]}'
-
-MSG
-fi
+alephant_first_run_message
 echo "Press Ctrl-C to stop."
 exec "$LIGHTTPD" -D -f "$conf"
