@@ -211,11 +211,13 @@ static void test_property_refused(void)
      * contract: such headers are ignored, never fatal). */
     {
         GwTracking t;
-        parse_ok(hdrs("alephant-property-x", "a\xff", "alephant-property-y", "\xc3",
-                      "alephant-property-ok", "yes", NULL), "127.0.0.1", NULL, &t);
+        GPtrArray *h = hdrs("alephant-property-x", "a\xff", "alephant-property-y", "\xc3",
+                            "alephant-property-ok", "yes", NULL);
+        parse_ok(h, "127.0.0.1", NULL, &t);
         g_assert_cmpuint(t.properties->len, ==, 1);
         g_assert_cmpstr(((GwProperty *)g_ptr_array_index(t.properties, 0))->name, ==, "ok");
         gw_tracking_clear(&t);
+        g_ptr_array_unref(h);
     }
     /* Repeats, including ones that differ only in case. */
     parse_fails(hdrs("alephant-property-env", "a", "alephant-property-other", "b",
