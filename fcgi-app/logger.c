@@ -7,14 +7,19 @@
 #include "config.h"
 #include "logger.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <jansson.h>
 
 #define GW_LOG_BATCH_MAX 512
 #define GW_LOG_RETRY_MAX_MS 2000
 
+/* A plain pthread mutex + condition variable around a GQueue rather than GAsyncQueue: GLib's
+ * futex-based locks are invisible to ThreadSanitizer, which then reports every hand-off. */
 struct GwLogger {
-    GAsyncQueue *queue;
+    pthread_mutex_t lock;
+    pthread_cond_t nonempty;
+    GQueue queue;              /* GwLogRow*, or &stop_marker */
     GThread *thread;
     GwStore *store;
     char *spill_path;
@@ -61,6 +66,25 @@ static gboolean write_batch(GwLogger *lg, GwLogRow **rows, guint n, gboolean sto
     }
 }
 
+/* Takes up to max queued rows into batch; waits for the first one unless stopping. Sets
+ * *stopping when the stop marker is taken. Returns how many rows were taken. */
+static guint take_batch(GwLogger *lg, GwLogRow **batch, guint max, gboolean *stopping)
+{
+    guint n = 0;
+    pthread_mutex_lock(&lg->lock);
+    while (!*stopping && g_queue_is_empty(&lg->queue))
+        pthread_cond_wait(&lg->nonempty, &lg->lock);
+    while (n < max && !g_queue_is_empty(&lg->queue)) {
+        GwLogRow *r = g_queue_pop_head(&lg->queue);
+        if (r == &stop_marker)
+            *stopping = TRUE;
+        else
+            batch[n++] = r;
+    }
+    pthread_mutex_unlock(&lg->lock);
+    return n;
+}
+
 static gpointer writer_main(gpointer data)
 {
     GwLogger *lg = data;
@@ -68,16 +92,9 @@ static gpointer writer_main(gpointer data)
     gboolean stopping = FALSE;
     for (;;) {
         /* Once the stop marker was seen, drain what is left without blocking, then end. */
-        GwLogRow *r = stopping ? g_async_queue_try_pop(lg->queue) : g_async_queue_pop(lg->queue);
-        if (r == NULL)
+        guint n = take_batch(lg, batch, GW_LOG_BATCH_MAX, &stopping);
+        if (n == 0 && stopping)
             break;
-        guint n = 0;
-        do {
-            if (r == &stop_marker)
-                stopping = TRUE;
-            else
-                batch[n++] = r;
-        } while (n < GW_LOG_BATCH_MAX && (r = g_async_queue_try_pop(lg->queue)) != NULL);
         if (n > 0 && !write_batch(lg, batch, n, stopping))
             spill(lg, batch, n);
         for (guint i = 0; i < n; i++)
@@ -95,24 +112,35 @@ GwStatus gw_logger_start(const char *db_path, const char *spill_path, GwLogger *
     GwLogger *lg = g_new0(GwLogger, 1);
     lg->store = st;
     lg->spill_path = g_strdup(spill_path);
-    lg->queue = g_async_queue_new();
+    pthread_mutex_init(&lg->lock, NULL);
+    pthread_cond_init(&lg->nonempty, NULL);
+    g_queue_init(&lg->queue);
     lg->thread = g_thread_new("gw-log-writer", writer_main, lg);
     *out = lg;
     return GW_OK;
 }
 
+static void push(GwLogger *lg, GwLogRow *row)
+{
+    pthread_mutex_lock(&lg->lock);
+    g_queue_push_tail(&lg->queue, row);
+    pthread_cond_signal(&lg->nonempty);
+    pthread_mutex_unlock(&lg->lock);
+}
+
 void gw_logger_submit(GwLogger *lg, GwLogRow *row)
 {
-    g_async_queue_push(lg->queue, row);
+    push(lg, row);
 }
 
 void gw_logger_stop(GwLogger *lg)
 {
     if (lg == NULL)
         return;
-    g_async_queue_push(lg->queue, &stop_marker);
+    push(lg, &stop_marker);
     g_thread_join(lg->thread);
-    g_async_queue_unref(lg->queue);
+    pthread_cond_destroy(&lg->nonempty);
+    pthread_mutex_destroy(&lg->lock);
     gw_store_close(lg->store);
     g_free(lg->spill_path);
     g_free(lg);
