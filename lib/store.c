@@ -25,6 +25,7 @@ typedef enum {
     ST_MIG_TABLE_EXISTS,
     ST_MIG_CREATE,
     ST_MIG_MAX,
+    ST_MIG_HAS,
     ST_MIG_RECORD,
     ST_PK_INSERT,
     ST_PK_GET_NAME,
@@ -128,6 +129,7 @@ static const char *const stmt_sql[ST_COUNT] = {
                       "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
                       "applied_at INTEGER NOT NULL)",
     [ST_MIG_MAX] = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+    [ST_MIG_HAS] = "SELECT 1 FROM schema_migrations WHERE version = ?1",
     [ST_MIG_RECORD] = "INSERT INTO schema_migrations (version, name, applied_at) "
                       "VALUES (?1, ?2, ?3)",
     [ST_PK_INSERT] = "INSERT INTO provider_keys "
@@ -647,6 +649,23 @@ static GwStatus read_max_version(GwStore *st, int *out, GError **err)
     return gs;
 }
 
+/* *out: whether migration version has been applied. */
+static GwStatus migration_applied(GwStore *st, int version, gboolean *out, GError **err)
+{
+    sqlite3_stmt *s = NULL;
+    GwStatus gs = stmt_get(st, ST_MIG_HAS, &s, err);
+    if (gs != GW_OK)
+        return gs;
+    sqlite3_bind_int(s, 1, version);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+        *out = rc == SQLITE_ROW;
+    else
+        gs = db_fail(st, rc, "reading the applied migrations", err);
+    stmt_done(s);
+    return gs;
+}
+
 /* Applies one migration inside the caller's transaction. */
 static GwStatus apply_migration(GwStore *st, const Migration *m, GError **err)
 {
@@ -700,23 +719,21 @@ GwStatus gw_store_migrate(GwStore *st, GError **err)
     if (gs != GW_OK)
         return gs;
     gs = exec_stmt(st, ST_MIG_CREATE, "creating schema_migrations", err);
-    int current = 0;
-    if (gs == GW_OK)
-        gs = read_max_version(st, &current, err);
+    /* Every migration not yet recorded is applied, in number order — not only those above the
+     * highest recorded one, so a migration merged later with a lower number still runs. */
     for (guint i = 0; i < migs->len && gs == GW_OK; i++) {
         const Migration *m = &g_array_index(migs, Migration, i);
-        if (m->version <= current)
+        gboolean applied = FALSE;
+        gs = migration_applied(st, m->version, &applied, err);
+        if (gs != GW_OK || applied)
             continue;
         gs = tx_begin(st, err);
         if (gs != GW_OK)
             break;
         /* Another process may have migrated between our read and our write lock. */
-        gs = read_max_version(st, &current, err);
-        if (gs == GW_OK && m->version > current) {
+        gs = migration_applied(st, m->version, &applied, err);
+        if (gs == GW_OK && !applied)
             gs = apply_migration(st, m, err);
-            if (gs == GW_OK)
-                current = m->version;
-        }
         gs = tx_end(st, gs, err);
     }
     g_array_unref(migs);
