@@ -222,6 +222,11 @@ static void dispatch(AdmCtx *c)
             adm_respond_error(c, 401, "unauthorized", "Log in first");
         return;
     }
+    /* The viewer role changes nothing, whatever a route table says; logging out is allowed. */
+    if (c->role == ADM_ROLE_VIEWER && !is_read(c->method) && strcmp(route->pattern, "/logout") != 0) {
+        adm_respond_error(c, 403, "forbidden", "The viewer role cannot change anything");
+        return;
+    }
     if (!is_read(c->method)) {
         if (!read_body(c))
             return;
