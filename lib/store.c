@@ -236,12 +236,10 @@ static const char *const stmt_sql[ST_COUNT] = {
                        "MAX(v.created_at) FROM prompts p "
                        "LEFT JOIN prompt_versions v ON v.prompt_id = p.id "
                        "GROUP BY p.id ORDER BY p.name",
-    /* Exact model or a dated variant of a priced one ("gpt-4o-mini-2024-07-18" → "gpt-4o-mini"),
-     * longest first. Not LIKE: '_' and '%' are wildcards there and model names contain '_'. */
+    /* One candidate name (see gw_store_model_prefix), by the UNIQUE (model, effective_from)
+     * index. */
     [ST_PRICE_FIND] = PRICE_COLUMNS
-        "WHERE effective_from <= ?2 AND (model = ?1 OR "
-        "substr(?1, 1, length(model) + 1) = model || '-') "
-        "ORDER BY length(model) DESC, effective_from DESC LIMIT 1",
+        "WHERE model = ?1 AND effective_from <= ?2 ORDER BY effective_from DESC LIMIT 1",
     [ST_PRICE_UPSERT] = "INSERT INTO model_prices (provider, model, input_per_mtok, "
                         "output_per_mtok, cached_input_per_mtok, effective_from) "
                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
@@ -283,6 +281,7 @@ struct GwStore {
     sqlite3 *db;
     sqlite3_stmt *stmt[ST_COUNT]; /* prepared on first use, finalized by gw_store_close */
     GHashTable *more;             /* SQL text address → statement, for store_*.c (store_internal.h) */
+    GHashTable *policy_cache;     /* store_policy.c's compiled policies (store_internal.h) */
 };
 
 static gint64 now_ms(void)
@@ -562,8 +561,17 @@ void gw_store_close(GwStore *st)
         sqlite3_finalize(st->stmt[i]);
     if (st->more != NULL)
         g_hash_table_unref(st->more);
+    if (st->policy_cache != NULL)
+        g_hash_table_unref(st->policy_cache);
     sqlite3_close(st->db);
     g_free(st);
+}
+
+GHashTable *gw_store_policy_cache(GwStore *st, GDestroyNotify value_free)
+{
+    if (st->policy_cache == NULL)
+        st->policy_cache = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, value_free);
+    return st->policy_cache;
 }
 
 /* ---- migrations ---- */
@@ -2202,6 +2210,13 @@ static void price_from_row(sqlite3_stmt *s, GwPrice *p)
     p->effective_from = sqlite3_column_int64(s, 5);
 }
 
+gsize gw_store_model_prefix(const char *model, gsize len)
+{
+    while (len > 0 && model[--len] != '-')
+        ;
+    return len;
+}
+
 GwStatus gw_store_price_find(GwStore *st, const char *model, gint64 at_ms, GwPrice *out,
                              GError **err)
 {
@@ -2211,10 +2226,16 @@ GwStatus gw_store_price_find(GwStore *st, const char *model, gint64 at_ms, GwPri
     GwStatus gs = stmt_get(st, ST_PRICE_FIND, &s, err);
     if (gs != GW_OK)
         return gs;
-    int rc;
-    BIND(bind_text(s, 1, model));
-    BIND(sqlite3_bind_int64(s, 2, at_ms));
-    rc = sqlite3_step(s);
+    /* The exact name, then each shorter name ending before a '-', longest first: an indexed
+     * lookup each, where one query matching prefixes in SQL scanned the whole table. */
+    int rc = SQLITE_DONE;
+    for (gsize len = strlen(model); len > 0 && rc == SQLITE_DONE;
+         len = gw_store_model_prefix(model, len)) {
+        sqlite3_reset(s);
+        BIND(sqlite3_bind_text(s, 1, model, (int)len, SQLITE_STATIC));
+        BIND(sqlite3_bind_int64(s, 2, at_ms));
+        rc = sqlite3_step(s);
+    }
 check_rc:
     if (rc == SQLITE_ROW) {
         memset(out, 0, sizeof *out);

@@ -769,19 +769,26 @@ GwStatus gw_store_rate_limit_list_json(GwStore *st, json_t **out, GError **err)
 
 /* ---- model output limits ---- */
 
-/* Same match as gw_store_price_find (exact, else the longest "model-" prefix; not LIKE, whose
- * wildcards model names contain), but the limit is a property of the model, not of a price
+/* Same names as gw_store_price_find (exact, else each shorter "model-" prefix, longest first,
+ * by the (model, effective_from) index), but the limit is a property of the model, not of a price
  * date: rows added later by price set carry none, so the newest row that records one wins. */
 static const char SQL_MAX_OUTPUT[] =
-    "SELECT max_output_tokens FROM model_prices WHERE max_output_tokens IS NOT NULL "
-    "AND (model = ?1 OR substr(?1, 1, length(model) + 1) = model || '-') "
-    "ORDER BY length(model) DESC, effective_from DESC LIMIT 1";
+    "SELECT max_output_tokens FROM model_prices WHERE model = ?1 "
+    "AND max_output_tokens IS NOT NULL ORDER BY effective_from DESC LIMIT 1";
 
 GwStatus gw_store_price_max_output(GwStore *st, const char *model, gint64 *out, GError **err)
 {
     if (model == NULL || out == NULL)
         return gw_fail(err, GW_EINVAL, "output limit lookup: no model");
     *out = -1;
-    return query_i64(st, SQL_MAX_OUTPUT, ARGS(PS(model)), "looking up an output limit", out,
-                     NULL, err);
+    gboolean found = FALSE;
+    GwStatus gs = GW_OK;
+    for (gsize len = strlen(model); len > 0 && !found && gs == GW_OK;
+         len = gw_store_model_prefix(model, len)) {
+        char *name = g_strndup(model, len);
+        gs = query_i64(st, SQL_MAX_OUTPUT, ARGS(PS(name)), "looking up an output limit", out,
+                       &found, err);
+        g_free(name);
+    }
+    return gs;
 }

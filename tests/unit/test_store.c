@@ -807,6 +807,10 @@ static void test_prices(Fixture *f, gconstpointer data G_GNUC_UNUSED)
     find_price(f, "gpt-4o-", now, "gpt-4o", 2500000000);
     find_price(f, "no-such-model", now, NULL, 0);
     find_price(f, "", now, NULL, 0);
+    find_price(f, "gpt-4o-mini-a-b-c-d-e-f-g-h-i-j-k", now, "gpt-4o-mini", 150000000);
+    find_price(f, "-gpt-4o", now, NULL, 0);
+    find_price(f, "gpt_4o-mini", now, NULL, 0); /* '_' is a character, never a wildcard */
+    find_price(f, "gpt-4o--", now, "gpt-4o", 2500000000);
     /* before the seed's date nothing is in force */
     find_price(f, "gpt-4o-mini", 1754006400000 - 1, NULL, 0);
     find_price(f, "gpt-4o-mini", 1754006400000, "gpt-4o-mini", 150000000);
