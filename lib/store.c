@@ -283,6 +283,7 @@ struct GwStore {
     GHashTable *more;             /* SQL text address → statement, for store_*.c (store_internal.h) */
     GHashTable *policy_cache;     /* store_policy.c's compiled policies (store_internal.h) */
     gint64 busy_since;            /* monotonic µs when the current wait for a lock began */
+    GHashTable *memo;             /* configuration reads kept per connection, see gw_store_memo_get */
 };
 
 static gint64 now_ms(void)
@@ -580,6 +581,8 @@ void gw_store_close(GwStore *st)
         g_hash_table_unref(st->more);
     if (st->policy_cache != NULL)
         g_hash_table_unref(st->policy_cache);
+    if (st->memo != NULL)
+        g_hash_table_unref(st->memo);
     sqlite3_close(st->db);
     g_free(st);
 }
@@ -589,6 +592,72 @@ GHashTable *gw_store_policy_cache(GwStore *st, GDestroyNotify value_free)
     if (st->policy_cache == NULL)
         st->policy_cache = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, value_free);
     return st->policy_cache;
+}
+
+/* ---- memo of configuration reads ---- */
+
+typedef struct {
+    gint64 version;
+    gpointer value;
+    GDestroyNotify value_free;
+} MemoEntry;
+
+/* Entries beyond this are all dropped at once: keys of removed objects never pile up. */
+#define MEMO_MAX 8192
+
+static void memo_entry_free(gpointer p)
+{
+    MemoEntry *e = p;
+    if (e->value_free != NULL)
+        e->value_free(e->value);
+    g_free(e);
+}
+
+static const char SQL_CONFIG_VERSION[] = "SELECT version FROM config_version WHERE id = 1";
+
+gint64 gw_store_config_version(GwStore *st)
+{
+    sqlite3_stmt *s = NULL;
+    if (gw_store_prepare(st, SQL_CONFIG_VERSION, &s, NULL) != GW_OK)
+        return -1;
+    gint64 v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    gw_store_done(s);
+    return v;
+}
+
+gconstpointer gw_store_memo_get(GwStore *st, const char *key, gint64 version)
+{
+    if (version < 0 || st->memo == NULL)
+        return NULL;
+    MemoEntry *e = g_hash_table_lookup(st->memo, key);
+    return e != NULL && e->version == version ? e->value : NULL;
+}
+
+void gw_store_memo_put(GwStore *st, const char *key, gint64 version, gpointer value,
+                       GDestroyNotify value_free)
+{
+    if (version < 0) {
+        if (value_free != NULL)
+            value_free(value);
+        return;
+    }
+    if (st->memo == NULL)
+        st->memo = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, memo_entry_free);
+    else if (g_hash_table_size(st->memo) >= MEMO_MAX)
+        g_hash_table_remove_all(st->memo);
+    MemoEntry *e = g_new0(MemoEntry, 1);
+    e->version = version;
+    e->value = value;
+    e->value_free = value_free;
+    g_hash_table_replace(st->memo, g_strdup(key), e);
+}
+
+GPtrArray *gw_store_memo_copy_array(const GPtrArray *arr, GCopyFunc copy, GDestroyNotify free_fn)
+{
+    GPtrArray *out = g_ptr_array_new_full(arr->len, free_fn);
+    for (guint i = 0; i < arr->len; i++)
+        g_ptr_array_add(out, copy(g_ptr_array_index(arr, i), NULL));
+    return out;
 }
 
 /* ---- migrations ---- */
@@ -888,8 +957,41 @@ GwStatus gw_store_provider_key_get(GwStore *st, const char *name, GwProviderKey 
     return gs;
 }
 
+static gpointer pk_copy(gconstpointer src, gpointer unused G_GNUC_UNUSED)
+{
+    const GwProviderKey *p = src;
+    GwProviderKey *c = g_new0(GwProviderKey, 1);
+    *c = *p;
+    c->name = g_strdup(p->name);
+    c->provider = g_strdup(p->provider);
+    c->base_url = g_strdup(p->base_url);
+    c->api_version = g_strdup(p->api_version);
+    c->secret_enc = p->secret_enc != NULL ? g_bytes_ref(p->secret_enc) : NULL;
+    c->secret_hint = g_strdup(p->secret_hint);
+    return c;
+}
+
+static GwStatus pk_get_by_id(GwStore *st, gint64 id, GwProviderKey **out, GError **err);
+
 GwStatus gw_store_provider_key_get_by_id(GwStore *st, gint64 id, GwProviderKey **out,
                                          GError **err)
+{
+    gint64 version = gw_store_config_version(st);
+    char key[48];
+    g_snprintf(key, sizeof key, "pk:%" G_GINT64_FORMAT, id);
+    const GwProviderKey *m = gw_store_memo_get(st, key, version);
+    if (m != NULL) {
+        *out = pk_copy(m, NULL);
+        return GW_OK;
+    }
+    GwStatus gs = pk_get_by_id(st, id, out, err);
+    if (gs == GW_OK)
+        gw_store_memo_put(st, key, version, pk_copy(*out, NULL),
+                          (GDestroyNotify)gw_provider_key_free);
+    return gs;
+}
+
+static GwStatus pk_get_by_id(GwStore *st, gint64 id, GwProviderKey **out, GError **err)
 {
     sqlite3_stmt *s = NULL;
     GwStatus gs = stmt_get(st, ST_PK_GET_ID, &s, err);
@@ -1197,11 +1299,51 @@ check_rc:
     return gs;
 }
 
+static gpointer vk_copy(gconstpointer src, gpointer unused G_GNUC_UNUSED)
+{
+    const GwVirtualKey *v = src;
+    GwVirtualKey *c = g_new0(GwVirtualKey, 1);
+    *c = *v;
+    c->name = g_strdup(v->name);
+    c->token_hash = g_strdup(v->token_hash);
+    c->token_prefix = g_strdup(v->token_prefix);
+    c->provider_key_name = g_strdup(v->provider_key_name);
+    c->allowed_models = g_strdupv(v->allowed_models);
+    c->agent_name = g_strdup(v->agent_name);
+    c->department_name = g_strdup(v->department_name);
+    c->status = g_strdup(v->status);
+    return c;
+}
+
+static GwStatus vk_find_by_hash(GwStore *st, const char *token_hash, GwVirtualKey **out,
+                                GError **err);
+
+/* Found keys are kept per connection while the configuration is unchanged; unknown tokens are
+ * not (they would let a caller fill the memo). */
 GwStatus gw_store_vk_find_by_hash(GwStore *st, const char *token_hash, GwVirtualKey **out,
                                   GError **err)
 {
     if (token_hash == NULL)
         return gw_fail(err, GW_EINVAL, "virtual key lookup: no hash");
+    gint64 version = gw_store_config_version(st);
+    char *key = g_strconcat("vk:", token_hash, NULL);
+    const GwVirtualKey *m = gw_store_memo_get(st, key, version);
+    GwStatus gs = GW_OK;
+    if (m != NULL) {
+        *out = vk_copy(m, NULL);
+    } else {
+        gs = vk_find_by_hash(st, token_hash, out, err);
+        if (gs == GW_OK)
+            gw_store_memo_put(st, key, version, vk_copy(*out, NULL),
+                              (GDestroyNotify)gw_virtual_key_free);
+    }
+    g_free(key);
+    return gs;
+}
+
+static GwStatus vk_find_by_hash(GwStore *st, const char *token_hash, GwVirtualKey **out,
+                                GError **err)
+{
     sqlite3_stmt *s = NULL;
     GwStatus gs = stmt_get(st, ST_VK_FIND_HASH, &s, err);
     if (gs != GW_OK)
@@ -1309,7 +1451,39 @@ static GwStatus model_map_normalize(const char *text, char **out, GError **err)
     return gs;
 }
 
+static gpointer target_copy(gconstpointer src, gpointer unused G_GNUC_UNUSED)
+{
+    const GwTarget *t = src;
+    GwTarget *c = g_new0(GwTarget, 1);
+    *c = *t;
+    c->provider_key_name = g_strdup(t->provider_key_name);
+    c->provider = g_strdup(t->provider);
+    c->model_map = t->model_map != NULL ? json_deep_copy(t->model_map) : NULL;
+    return c;
+}
+
+static GwStatus vk_targets(GwStore *st, gint64 vk_id, GPtrArray **out, GError **err);
+
 GwStatus gw_store_vk_targets(GwStore *st, gint64 vk_id, GPtrArray **out, GError **err)
+{
+    gint64 version = gw_store_config_version(st);
+    char key[48];
+    g_snprintf(key, sizeof key, "targets:%" G_GINT64_FORMAT, vk_id);
+    const GPtrArray *m = gw_store_memo_get(st, key, version);
+    if (m != NULL) {
+        *out = gw_store_memo_copy_array(m, target_copy, (GDestroyNotify)gw_target_free);
+        return GW_OK;
+    }
+    GwStatus gs = vk_targets(st, vk_id, out, err);
+    if (gs == GW_OK)
+        gw_store_memo_put(st, key, version,
+                          gw_store_memo_copy_array(*out, target_copy,
+                                                   (GDestroyNotify)gw_target_free),
+                          (GDestroyNotify)g_ptr_array_unref);
+    return gs;
+}
+
+static GwStatus vk_targets(GwStore *st, gint64 vk_id, GPtrArray **out, GError **err)
 {
     sqlite3_stmt *s = NULL;
     GwStatus gs = stmt_get(st, ST_TARGET_LIST, &s, err);

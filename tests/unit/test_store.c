@@ -1789,6 +1789,69 @@ static void test_ops_vk(Fixture *f, gconstpointer data G_GNUC_UNUSED)
     g_clear_error(&err);
 }
 
+/* What a connection keeps of the configuration (keys, targets, provider keys) is dropped as soon
+ * as another connection changes a configuration table, and only then. */
+static gint64 cfg_exec(Fixture *f, const char *sql)
+{
+    sqlite3 *db = NULL;
+    g_assert_cmpint(sqlite3_open(f->path, &db), ==, SQLITE_OK);
+    g_assert_cmpint(sqlite3_exec(db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+    sqlite3_stmt *s = NULL;
+    g_assert_cmpint(sqlite3_prepare_v2(db, "SELECT version FROM config_version", -1, &s, NULL),
+                    ==, SQLITE_OK);
+    g_assert_cmpint(sqlite3_step(s), ==, SQLITE_ROW);
+    gint64 v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return v;
+}
+
+static void test_config_memo(Fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+    GError *err = NULL;
+    gint64 pk_id = 0;
+    add_pk(f, "pk", &pk_id);
+    add_vk(f, "app", "aaaa", "pk", NULL, NULL, NULL);
+
+    GwVirtualKey *vk = NULL;
+    g_assert_cmpint(gw_store_vk_find_by_hash(f->st, "aaaa", &vk, &err), ==, GW_OK);
+    g_assert_cmpstr(vk->status, ==, "active");
+    gw_virtual_key_free(vk);
+    GPtrArray *targets = NULL;
+    g_assert_cmpint(gw_store_vk_targets(f->st, 1, &targets, &err), ==, GW_OK);
+    g_assert_cmpuint(targets->len, ==, 1);
+    g_assert_cmpint(((GwTarget *)g_ptr_array_index(targets, 0))->priority, ==, 0);
+    g_ptr_array_unref(targets);
+
+    /* Request-path writes (a log row) leave the version alone … */
+    gint64 v1 = cfg_exec(f, "SELECT 1");
+    gint64 v2 = cfg_exec(f, "INSERT INTO request_logs (request_id, created_at) VALUES ('r', 1)");
+    g_assert_cmpint(v1, ==, v2);
+    /* … a revocation by another connection is seen by the next lookup. */
+    gint64 v3 = cfg_exec(f, "UPDATE virtual_keys SET status = 'revoked' WHERE name = 'app'");
+    g_assert_cmpint(v3, >, v2);
+    g_assert_cmpint(gw_store_vk_find_by_hash(f->st, "aaaa", &vk, &err), ==, GW_OK);
+    g_assert_cmpstr(vk->status, ==, "revoked");
+    gw_virtual_key_free(vk);
+    cfg_exec(f, "UPDATE vk_targets SET priority = 7");
+    g_assert_cmpint(gw_store_vk_targets(f->st, 1, &targets, &err), ==, GW_OK);
+    g_assert_cmpint(((GwTarget *)g_ptr_array_index(targets, 0))->priority, ==, 7);
+    g_ptr_array_unref(targets);
+    GwProviderKey *pk = NULL;
+    g_assert_cmpint(gw_store_provider_key_get_by_id(f->st, pk_id, &pk, &err), ==, GW_OK);
+    g_assert_cmpstr(pk->base_url, ==, NULL);
+    gw_provider_key_free(pk);
+    cfg_exec(f, "UPDATE provider_keys SET base_url = 'https://example.test/v1'");
+    g_assert_cmpint(gw_store_provider_key_get_by_id(f->st, pk_id, &pk, &err), ==, GW_OK);
+    g_assert_cmpstr(pk->base_url, ==, "https://example.test/v1");
+    gw_provider_key_free(pk);
+    /* Copies handed out are the caller's: freeing them twice over memo hits stays clean. */
+    for (int i = 0; i < 3; i++) {
+        g_assert_cmpint(gw_store_provider_key_get_by_id(f->st, pk_id, &pk, &err), ==, GW_OK);
+        gw_provider_key_free(pk);
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1811,6 +1874,7 @@ int main(int argc, char **argv)
     FTEST("/store/sessions", test_sessions);
     FTEST("/store/prompts", test_prompts);
     FTEST("/store/targets", test_targets);
+    FTEST("/store/config-memo", test_config_memo);
     FTEST("/store/provider-key/delete-target", test_provider_key_delete_target);
     FTEST("/store/prices", test_prices);
     FTEST("/store/migrate/seed", test_migrate_seed);
