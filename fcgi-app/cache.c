@@ -47,6 +47,7 @@ typedef struct GwCallCache {
     double similarity;          /* semantic hit, else -1 */
     gint64 latency_ms;
     int save_slot;              /* slot to save into, -1 = do not save */
+    char save_key[GW_CACHE_KEY_HEX_LEN + 1]; /* its key, derived before providers change the body */
     GString *capture;           /* bytes sent to the client, while saving */
     gboolean capture_over;      /* larger than an entry may be: not saved */
     char *content_type;
@@ -483,6 +484,8 @@ gboolean gw_cache_lookup(GwCall *call)
     gsize rlen = 0;
     const void *raw = call->upstream_body != NULL ? g_bytes_get_data(call->upstream_body, &rlen)
                                                   : NULL;
+    /* key_in points at the body as the client sent it (after templates): keys are derived here,
+     * before a provider's prepare() or a model map changes call->json. */
     cc->key_in = (GwCacheKeyInput){
         .scope = cc->scope, .seed = cc->opts.seed, .method = m, .path_query = call->path_query,
         .stream = call->stream, .body = call->json, .raw_body = raw, .raw_len = rlen,
@@ -519,6 +522,7 @@ gboolean gw_cache_lookup(GwCall *call)
     gw_cache_entry_free(e);
     if (store_ok && cc->opts.save && cc->opts.ttl_s > 0 && free_slot >= 0) {
         cc->save_slot = free_slot;
+        gw_cache_key(&cc->key_in, free_slot, cc->save_key);
         cc->capture = g_string_new(NULL);
     }
     return TRUE;
@@ -587,7 +591,7 @@ static void save(GwCall *call)
         return;
     gint64 now = now_ms();
     GwCacheEntry *e = gw_cache_entry_new();
-    gw_cache_key(&cc->key_in, cc->save_slot, e->key);
+    g_strlcpy(e->key, cc->save_key, sizeof e->key);
     e->scope = g_strdup(cc->scope);
     g_strlcpy(e->seed_hash, cc->seed_hash, sizeof e->seed_hash);
     e->bucket = cc->save_slot;
