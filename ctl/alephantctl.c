@@ -1320,6 +1320,7 @@ static const Command commands[] = {
     {"policy", "add", cmd_policy_add, "add a request policy (kinds: policy add --help)"},
     {"policy", "list", cmd_policy_list, "list policies in evaluation order"},
     {"policy", "remove", cmd_policy_remove, "remove a policy"},
+    {"cache", "purge", cmd_cache_purge, "remove response cache entries of a scope or seed"},
 };
 
 static void print_usage(FILE *f, const char *group)

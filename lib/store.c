@@ -98,7 +98,13 @@ typedef enum {
     "request_omitted, response_omitted, prompt_id, prompt_version"
 #define LOG_NCOLS 43
 
-/* The log columns, then the four joined names, then l.id (the keyset cursor). */
+/* The response cache's columns (0006), after l.id in LOG_SELECT (see log_cache_cols). */
+#define LOG_CACHE_SELECT                                                                      \
+    "l.cache_status, l.cache_kind, l.cache_source_request_id, l.cache_bucket_idx, "          \
+    "l.cache_similarity, l.cache_saved_nanos, l.cache_latency_ms "
+
+/* The log columns, then the four joined names, then l.id (the keyset cursor), then the cache
+ * columns. */
 #define LOG_SELECT                                                                            \
     "SELECT l.request_id, l.client_request_id, l.created_at, l.latency_ms, l.ttfb_ms, "       \
     "l.virtual_key_id, l.agent_id, l.department_id, l.provider_key_id, l.provider, l.model, " \
@@ -108,7 +114,7 @@ typedef enum {
     "l.upstream_request_id, l.cached_tokens, l.reasoning_tokens, l.cost_nanos, l.cost_flag, " \
     "l.attempts, l.session_id, l.session_path, l.session_name, l.country, l.referer, "        \
     "l.forwarded_ip, l.ratelimit_ip, l.request_omitted, l.response_omitted, l.prompt_id, "    \
-    "l.prompt_version, v.name, a.name, d.name, p.name, l.id "                                 \
+    "l.prompt_version, v.name, a.name, d.name, p.name, l.id, " LOG_CACHE_SELECT               \
     "FROM request_logs l "                                                                    \
     "LEFT JOIN virtual_keys v ON v.id = l.virtual_key_id "                                    \
     "LEFT JOIN agents a ON a.id = l.agent_id "                                                \
@@ -1685,6 +1691,10 @@ GwLogRow *gw_log_row_new(void)
     row->attempts = g_ptr_array_new_with_free_func((GDestroyNotify)gw_attempt_free);
     row->properties = g_ptr_array_new_with_free_func((GDestroyNotify)log_property_free);
     row->decisions = g_ptr_array_new_with_free_func((GDestroyNotify)log_decision_free);
+    row->cache_bucket_idx = -1;
+    row->cache_similarity = -1;
+    row->cache_saved_nanos = -1;
+    row->cache_latency_ms = -1;
     return row;
 }
 
@@ -1720,6 +1730,9 @@ void gw_log_row_free(GwLogRow *row)
     g_free(row->policy_result);
     if (row->decisions != NULL)
         g_ptr_array_unref(row->decisions);
+    g_free(row->cache_status);
+    g_free(row->cache_kind);
+    g_free(row->cache_source_request_id);
     g_free(row);
 }
 
@@ -1885,6 +1898,38 @@ static GwStatus decisions_insert(GwStore *st, gint64 log_id, const GwLogRow *r, 
     return gs;
 }
 
+static const char SQL_LOG_CACHE[] =
+    "UPDATE request_logs SET cache_status = ?2, cache_kind = ?3, cache_source_request_id = ?4, "
+    "cache_bucket_idx = ?5, cache_similarity = ?6, cache_saved_nanos = ?7, cache_latency_ms = ?8 "
+    "WHERE id = ?1";
+
+/* The response cache's columns of a row that used the cache (the others keep their NULLs). */
+static GwStatus log_cache_insert(GwStore *st, gint64 log_id, const GwLogRow *r, GError **err)
+{
+    if (r->cache_status == NULL)
+        return GW_OK;
+    sqlite3_stmt *s = NULL;
+    GwStatus gs = gw_store_prepare(st, SQL_LOG_CACHE, &s, err);
+    if (gs != GW_OK)
+        return gs;
+    int rc;
+    BIND(sqlite3_bind_int64(s, 1, log_id));
+    BIND(bind_text(s, 2, r->cache_status));
+    BIND(bind_text(s, 3, r->cache_kind));
+    BIND(bind_text(s, 4, r->cache_source_request_id));
+    BIND(bind_opt(s, 5, r->cache_bucket_idx));
+    BIND(r->cache_similarity >= 0 ? sqlite3_bind_double(s, 6, r->cache_similarity)
+                                  : sqlite3_bind_null(s, 6));
+    BIND(bind_opt(s, 7, r->cache_saved_nanos));
+    BIND(bind_opt(s, 8, r->cache_latency_ms));
+    rc = sqlite3_step(s);
+check_rc:
+    if (rc != SQLITE_DONE)
+        gs = db_fail(st, rc, "writing the cache columns", err);
+    stmt_done(s);
+    return gs;
+}
+
 GwStatus gw_store_log_insert(GwStore *st, GwLogRow **rows, guint n, GError **err)
 {
     if (n == 0)
@@ -1915,6 +1960,8 @@ GwStatus gw_store_log_insert(GwStore *st, GwLogRow **rows, guint n, GError **err
             gs = properties_insert(st, log_id, i, rows[i]->properties, err);
         if (gs == GW_OK)
             gs = decisions_insert(st, log_id, rows[i], err);
+        if (gs == GW_OK)
+            gs = log_cache_insert(st, log_id, rows[i], err);
     }
     return tx_end(st, gs, err);
 }
@@ -2043,6 +2090,30 @@ static GwStatus properties_json(GwStore *st, gint64 log_id, json_t **out, GError
     return GW_OK;
 }
 
+/* The cache columns of a LOG_SELECT row (after l.id) into obj. */
+static void log_cache_json(sqlite3_stmt *s, json_t *obj)
+{
+    static const struct {
+        const char *key;
+        char kind;
+    } cols[] = {{"cache_status", 's'},      {"cache_kind", 's'},        {"cache_source_request_id", 's'},
+                {"cache_bucket_idx", 'i'},  {"cache_similarity", 'r'},  {"cache_saved_nanos", 'i'},
+                {"cache_latency_ms", 'i'}};
+    for (int i = 0; i < (int)G_N_ELEMENTS(cols); i++) {
+        int c = LOG_LIST_COL_ID + 1 + i;
+        json_t *v;
+        if (sqlite3_column_type(s, c) == SQLITE_NULL)
+            v = json_null();
+        else if (cols[i].kind == 'i')
+            v = json_integer(sqlite3_column_int64(s, c));
+        else if (cols[i].kind == 'r')
+            v = json_real(sqlite3_column_double(s, c));
+        else
+            v = json_text(s, c);
+        json_object_set_new(obj, cols[i].key, v);
+    }
+}
+
 /* Steps a bound LOG_SELECT statement into a JSON array (*out) and resets it. */
 static GwStatus log_rows_json(GwStore *st, sqlite3_stmt *s, json_t **out, GError **err)
 {
@@ -2071,6 +2142,7 @@ static GwStatus log_rows_json(GwStore *st, sqlite3_stmt *s, json_t **out, GError
         g_free(usd);
         gint64 id = sqlite3_column_int64(s, LOG_LIST_COL_ID);
         json_object_set_new(obj, "id", json_integer(id));
+        log_cache_json(s, obj);
         json_t *attempts = NULL, *props = NULL;
         gs = attempts_json(st, id, &attempts, err);
         if (gs == GW_OK)

@@ -504,6 +504,13 @@ static void test_logs(Fixture *f, gconstpointer data G_GNUC_UNUSED)
     full->user_agent = g_strdup("test/1.0");
     full->upstream_request_id = g_strdup("req_1");
     full->client_request_id = g_strdup("my-id");
+    full->cache_status = g_strdup("HIT");
+    full->cache_kind = g_strdup("semantic");
+    full->cache_source_request_id = g_strdup("00000000-0000-7000-8000-0000000000aa");
+    full->cache_bucket_idx = 2;
+    full->cache_similarity = 0.97;
+    full->cache_saved_nanos = 4200;
+    full->cache_latency_ms = 3;
     rows[2]->error_code = g_strdup("invalid_api_key");
     rows[2]->error_message = g_strdup("Invalid virtual key");
     rows[2]->status = 401;
@@ -543,8 +550,17 @@ static void test_logs(Fixture *f, gconstpointer data G_GNUC_UNUSED)
     g_assert_cmpstr(json_string_value(json_object_get(r0, "response_body")), ==,
                     "data: caf\xef\xbf\xbd");
     g_assert_cmpstr(json_string_value(json_object_get(r0, "upstream_request_id")), ==, "req_1");
-    /* 47 columns and names, cost_usd, id, attempts, properties */
-    g_assert_cmpint(json_object_size(r0), ==, 53);
+    g_assert_cmpstr(json_string_value(json_object_get(r0, "cache_status")), ==, "HIT");
+    g_assert_cmpstr(json_string_value(json_object_get(r0, "cache_kind")), ==, "semantic");
+    g_assert_cmpstr(json_string_value(json_object_get(r0, "cache_source_request_id")), ==,
+                    "00000000-0000-7000-8000-0000000000aa");
+    g_assert_cmpint(json_integer_value(json_object_get(r0, "cache_bucket_idx")), ==, 2);
+    g_assert_cmpfloat_with_epsilon(json_real_value(json_object_get(r0, "cache_similarity")), 0.97,
+                                   1e-9);
+    g_assert_cmpint(json_integer_value(json_object_get(r0, "cache_saved_nanos")), ==, 4200);
+    g_assert_cmpint(json_integer_value(json_object_get(r0, "cache_latency_ms")), ==, 3);
+    /* 47 columns and names, cost_usd, id, attempts, properties, 7 cache columns */
+    g_assert_cmpint(json_object_size(r0), ==, 60);
 
     /* the sparse row: NULL tokens and ids are JSON null, booleans false */
     g_assert_true(json_is_null(json_object_get(r1, "prompt_tokens")));
@@ -557,7 +573,9 @@ static void test_logs(Fixture *f, gconstpointer data G_GNUC_UNUSED)
     g_assert_true(json_is_false(json_object_get(r1, "stream")));
     g_assert_cmpint(json_integer_value(json_object_get(r1, "status")), ==, 401);
     g_assert_cmpstr(json_string_value(json_object_get(r1, "error_code")), ==, "invalid_api_key");
-    g_assert_cmpint(json_object_size(r1), ==, 53);
+    g_assert_cmpint(json_object_size(r1), ==, 60);
+    g_assert_true(json_is_null(json_object_get(r1, "cache_status")));
+    g_assert_true(json_is_null(json_object_get(r1, "cache_bucket_idx")));
     json_decref(arr);
 
     arr = list_logs(f, 1);
@@ -1114,7 +1132,7 @@ static void test_logs_tracking(Fixture *f, gconstpointer data G_GNUC_UNUSED)
     GwLogQuery q = {.limit = 10};
     arr = query_logs(f, &q);
     g_assert_cmpuint(json_array_size(arr), ==, 2);
-    g_assert_cmpuint(json_object_size(json_array_get(arr, 0)), ==, 53);
+    g_assert_cmpuint(json_object_size(json_array_get(arr, 0)), ==, 60);
     g_assert_cmpstr(json_string_value(json_object_get(
                         json_object_get(json_array_get(arr, 1), "properties"), "env")),
                     ==, "prod");
