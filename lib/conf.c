@@ -76,6 +76,16 @@ static const KeySpec keys[] = {
      1, 100000000},
     {"cache", "embeddings_model", NULL, K_WORD, offsetof(GwConf, cache_embeddings_model), 0, 0},
     /* ---- end cache ---- */
+    {"admin", "threads", NULL, K_INT, offsetof(GwConf, admin_threads), 1, 64},
+    {"admin", "session_idle_timeout_s", NULL, K_INT, offsetof(GwConf, admin_session_idle_s), 60,
+     7 * 86400},
+    {"admin", "session_max_age_s", NULL, K_INT, offsetof(GwConf, admin_session_max_s), 60,
+     30 * 86400},
+    {"admin", "login_max_failures", NULL, K_INT, offsetof(GwConf, admin_login_max_failures), 1,
+     1000},
+    {"admin", "login_max_failures_ip", NULL, K_INT, offsetof(GwConf, admin_login_max_failures_ip),
+     1, 100000},
+    {"admin", "login_window_s", NULL, K_INT, offsetof(GwConf, admin_login_window_s), 1, 86400},
 };
 
 /* The values a K_WORD key accepts (NULL = any short printable word). */
@@ -85,7 +95,7 @@ static const char *const *word_choices(const char *key)
     return strcmp(key, "scope") == 0 ? scopes : NULL;
 }
 
-static const char *const groups[] = {"paths", "gateway", "logging", "upstream", "cache"};
+static const char *const groups[] = {"paths", "gateway", "logging", "upstream", "cache", "admin"};
 
 typedef struct {
     GwConf *c;
@@ -117,6 +127,12 @@ static void builder_init(Builder *b)
     c->cache_semantic = FALSE;
     c->cache_semantic_max_entries = 100000;
     c->cache_embeddings_model = g_strdup("");
+    c->admin_threads = 4;
+    c->admin_session_idle_s = 1800;
+    c->admin_session_max_s = 43200;
+    c->admin_login_max_failures = 5;
+    c->admin_login_max_failures_ip = 20;
+    c->admin_login_window_s = 900;
 }
 
 static void builder_clear(Builder *b)
@@ -360,7 +376,7 @@ static GwStatus unknown_group(const char *path, int line, const char *group, GEr
 {
     char *w = where(path, line), *g = shown(group);
     gw_fail(err, GW_EINVAL,
-            "%sunknown group [%s] (known groups: paths, gateway, logging, upstream, cache)", w, g);
+            "%sunknown group [%s] (known groups: paths, gateway, logging, upstream, cache, admin)", w, g);
     g_free(w);
     g_free(g);
     return GW_EINVAL;
