@@ -292,6 +292,8 @@ struct GwStore {
     GHashTable *policy_cache;     /* store_policy.c's compiled policies (store_internal.h) */
     gint64 busy_since;            /* monotonic µs when the current wait for a lock began */
     gint64 checkpoint_at;         /* monotonic µs of the last gw_store_maintain_wal checkpoint */
+    gboolean in_work;             /* between gw_store_work_begin and _end */
+    gint64 work_version;          /* config_version read in this unit of work, -1 = not yet */
     GHashTable *memo;             /* configuration reads kept per connection, see gw_store_memo_get */
     pthread_mutex_t *gate;        /* the process's write gate for this database file */
     gboolean gate_held;           /* between tx_begin and tx_end */
@@ -740,12 +742,28 @@ static const char SQL_CONFIG_VERSION[] = "SELECT version FROM config_version WHE
 
 gint64 gw_store_config_version(GwStore *st)
 {
+    if (st->in_work && st->work_version >= 0)
+        return st->work_version;
     sqlite3_stmt *s = NULL;
     if (gw_store_prepare(st, SQL_CONFIG_VERSION, &s, NULL) != GW_OK)
         return -1;
     gint64 v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
     gw_store_done(s);
+    if (st->in_work)
+        st->work_version = v;
     return v;
+}
+
+void gw_store_work_begin(GwStore *st)
+{
+    st->in_work = TRUE;
+    st->work_version = -1;
+}
+
+void gw_store_work_end(GwStore *st)
+{
+    st->in_work = FALSE;
+    st->work_version = -1;
 }
 
 gconstpointer gw_store_memo_get(GwStore *st, const char *key, gint64 version)
