@@ -1929,6 +1929,27 @@ check_rc:
     return gs;
 }
 
+/* For store_logs.c (store_internal.h). */
+json_t *gw_store_json_text(sqlite3_stmt *s, int i)
+{
+    return json_text(s, i);
+}
+
+GwStatus gw_store_log_attempts_json(GwStore *st, gint64 log_id, json_t **out, GError **err)
+{
+    return attempts_json(st, log_id, out, err);
+}
+
+GwStatus gw_store_log_properties_json(GwStore *st, gint64 log_id, json_t **out, GError **err)
+{
+    return properties_json(st, log_id, out, err);
+}
+
+GwStatus gw_store_log_decisions_json(GwStore *st, gint64 log_id, json_t *obj, GError **err)
+{
+    return decisions_json(st, log_id, obj, err);
+}
+
 /* ---- sessions ---- */
 
 #define SESSIONS_MAX 1000
