@@ -96,7 +96,7 @@ start_lighttpd() { # name bin port threads
   local dir=$W/$1
   mkdir -p "$dir/run"
   sed -e "s|@BIND@|127.0.0.1|g" -e "s|@PORT@|$3|g" -e "s|@STATE_DIR@|$dir|g" \
-      -e "s|@WWW_DIR@|$S/www|g" -e "s|@GATEWAY_BIN@|$2|g" \
+      -e "s|@WWW_DIR@|$S/www|g" -e "s|@GATEWAY_BIN@|$2|g" -e "s|@ADMIN_BIN@|$B/alephant-admin|g" \
       -e "s|@PROCESSES@|$PROCS|g" -e "s|@MAX_REQUEST_KB@|11264|g" \
       "$S/lighttpd.conf" > "$dir/lighttpd.conf"
   ALEPHANT_HOME=$GW_HOME ALEPHANT_THREADS=$4 ALEPHANT_ALLOW_PRIVATE_UPSTREAMS=1 \

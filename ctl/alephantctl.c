@@ -42,8 +42,8 @@ static void wipe(void *p, size_t n)
 }
 
 /* Reads the secret from stdin and strips one trailing "\n" or "\r\n". On a terminal it reads one
- * line with echo off. *out is freed with gw_secret_free. */
-static GwStatus read_secret(char **out, GError **err)
+ * line with echo off. *out is freed with gw_secret_free. (Declared in ctl.h for cmd_admin.c.) */
+GwStatus read_secret(char **out, GError **err)
 {
     char *buf = g_malloc(SECRET_READ_MAX + 1);
     size_t len = 0;
@@ -1320,6 +1320,14 @@ static const Command commands[] = {
     {"policy", "add", cmd_policy_add, "add a request policy (kinds: policy add --help)"},
     {"policy", "list", cmd_policy_list, "list policies in evaluation order"},
     {"policy", "remove", cmd_policy_remove, "remove a policy"},
+    /* ---- admin accounts and API tokens: cmd_admin.c ---- */
+    {"admin", "add", cmd_admin_add, "add an admin account (password on stdin)"},
+    {"admin", "passwd", cmd_admin_passwd, "change an admin account's password (on stdin)"},
+    {"admin", "list", cmd_admin_list, "list admin accounts"},
+    {"admin", "token create", cmd_admin_token_create, "create an admin API token and print it"},
+    {"admin", "token list", cmd_admin_token_list, "list admin API tokens"},
+    {"admin", "token revoke", cmd_admin_token_revoke, "revoke an admin API token"},
+    /* ---- end admin ---- */
 };
 
 static void print_usage(FILE *f, const char *group)

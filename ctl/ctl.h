@@ -100,5 +100,15 @@ int cmd_ratelimit_list(int argc, char **argv);
 int cmd_policy_add(int argc, char **argv);
 int cmd_policy_list(int argc, char **argv);
 int cmd_policy_remove(int argc, char **argv);
+/* Admin accounts and API tokens: cmd_admin.c. */
+int cmd_admin_add(int argc, char **argv);
+int cmd_admin_passwd(int argc, char **argv);
+int cmd_admin_list(int argc, char **argv);
+int cmd_admin_token_create(int argc, char **argv);
+int cmd_admin_token_list(int argc, char **argv);
+int cmd_admin_token_revoke(int argc, char **argv);
+/* Reads a secret (or password) from stdin, one line with echo off on a terminal; free with
+ * gw_secret_free (alephantctl.c). */
+GwStatus read_secret(char **out, GError **err);
 
 #endif

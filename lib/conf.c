@@ -66,9 +66,19 @@ static const KeySpec keys[] = {
     {"upstream", "retry_backoff_ms", NULL, K_INT, offsetof(GwConf, retry_backoff_ms), 0, 60000},
     {"upstream", "allow_private", "ALEPHANT_ALLOW_PRIVATE_UPSTREAMS", K_BOOL,
      offsetof(GwConf, allow_private_upstreams), 0, 0},
+    {"admin", "threads", NULL, K_INT, offsetof(GwConf, admin_threads), 1, 64},
+    {"admin", "session_idle_timeout_s", NULL, K_INT, offsetof(GwConf, admin_session_idle_s), 60,
+     7 * 86400},
+    {"admin", "session_max_age_s", NULL, K_INT, offsetof(GwConf, admin_session_max_s), 60,
+     30 * 86400},
+    {"admin", "login_max_failures", NULL, K_INT, offsetof(GwConf, admin_login_max_failures), 1,
+     1000},
+    {"admin", "login_max_failures_ip", NULL, K_INT, offsetof(GwConf, admin_login_max_failures_ip),
+     1, 100000},
+    {"admin", "login_window_s", NULL, K_INT, offsetof(GwConf, admin_login_window_s), 1, 86400},
 };
 
-static const char *const groups[] = {"paths", "gateway", "logging", "upstream"};
+static const char *const groups[] = {"paths", "gateway", "logging", "upstream", "admin"};
 
 typedef struct {
     GwConf *c;
@@ -94,6 +104,12 @@ static void builder_init(Builder *b)
     c->keepalive_interval_ms = 1000;
     c->max_attempts = 3;
     c->retry_backoff_ms = 200;
+    c->admin_threads = 4;
+    c->admin_session_idle_s = 1800;
+    c->admin_session_max_s = 43200;
+    c->admin_login_max_failures = 5;
+    c->admin_login_max_failures_ip = 20;
+    c->admin_login_window_s = 900;
 }
 
 static void builder_clear(Builder *b)
@@ -309,7 +325,7 @@ static GwStatus unknown_group(const char *path, int line, const char *group, GEr
 {
     char *w = where(path, line), *g = shown(group);
     gw_fail(err, GW_EINVAL,
-            "%sunknown group [%s] (known groups: paths, gateway, logging, upstream)", w, g);
+            "%sunknown group [%s] (known groups: paths, gateway, logging, upstream, admin)", w, g);
     g_free(w);
     g_free(g);
     return GW_EINVAL;

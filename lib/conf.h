@@ -29,6 +29,13 @@ typedef struct {
                                  for rate limiting (comma-separated), "" = none */
     int max_attempts;         /* [upstream] max_attempts: upstream tries per request (fallback), 3 */
     int retry_backoff_ms;     /* [upstream] retry_backoff_ms: first backoff, doubled per try, jittered */
+    /* ---- [admin]: the admin program (admin-cgi/) ---- */
+    int admin_threads;               /* [admin] threads: FastCGI request threads, 4 */
+    int admin_session_idle_s;        /* [admin] session_idle_timeout_s: idle sessions end, 1800 */
+    int admin_session_max_s;         /* [admin] session_max_age_s: any session ends, 43200 */
+    int admin_login_max_failures;    /* [admin] login_max_failures: per user name per window, 5 */
+    int admin_login_max_failures_ip; /* [admin] login_max_failures_ip: per client address, 20 */
+    int admin_login_window_s;        /* [admin] login_window_s: failures counted this long, 900 */
 } GwConf;
 
 /* Loads configuration. The file is $ALEPHANT_CONFIG, else $home/alephant.conf when it exists

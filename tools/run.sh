@@ -21,6 +21,7 @@ MAX_KB=$(( MAX_BYTES / 1024 + 1024 ))
 conf="$ALEPHANT_HOME/lighttpd.conf"
 sed -e "s|@BIND@|$BIND|g" -e "s|@PORT@|$PORT|g" -e "s|@STATE_DIR@|$ALEPHANT_HOME|g" \
     -e "s|@WWW_DIR@|$top_srcdir/www|g" -e "s|@GATEWAY_BIN@|$top_builddir/alephant-gateway|g" \
+    -e "s|@ADMIN_BIN@|$top_builddir/alephant-admin|g" \
     -e "s|@PROCESSES@|$PROCESSES|g" -e "s|@MAX_REQUEST_KB@|$MAX_KB|g" \
     "$top_srcdir/lighttpd.conf" > "$conf"
 

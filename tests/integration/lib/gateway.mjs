@@ -19,6 +19,7 @@ export const TOP_BUILDDIR = path.resolve(process.env.top_builddir || TOP_SRCDIR)
 export const LIGHTTPD = process.env.LIGHTTPD || '/usr/sbin/lighttpd';
 export const GATEWAY_BIN = path.join(TOP_BUILDDIR, 'alephant-gateway');
 export const CTL_BIN = path.join(TOP_BUILDDIR, 'alephantctl');
+export const ADMIN_BIN = path.join(TOP_BUILDDIR, 'alephant-admin');
 
 /** require() for the npm packages run.sh installed (GW_NODE_MODULES). */
 export function requirePackage(name) {
@@ -121,6 +122,7 @@ export async function startGateway({ processes = 2, threads = 8, env: extraEnv =
     STATE_DIR: stateDir,
     WWW_DIR: path.join(TOP_SRCDIR, 'www'),
     GATEWAY_BIN,
+    ADMIN_BIN,
     PROCESSES: String(processes),
     MAX_REQUEST_KB: String(maxRequestKb),
   };

@@ -1,0 +1,7 @@
+/* api_keys.c — (being written) */
+#include "config.h"
+#include "router.h"
+
+const AdmRoute adm_routes_api[] = {
+    {NULL, NULL, NULL, ADM_ROLE_NONE},
+};
