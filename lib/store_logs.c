@@ -56,31 +56,43 @@ GwStatus gw_log_status_parse(const char *s, GwStatusRange *out, GError **err)
 
 /* ?1 limit, ?2 before id, ?3/?4 time range, ?5 key, ?6 agent, ?7 department (names: an unknown
  * name matches nothing), ?8 model, ?9 provider, ?10/?11/?12 status range and "no status too",
- * ?13 session, ?14 cache status, ?15/?16 property name and value. */
-#define FILTERS                                                                                 \
-    "l.id < ?2 AND l.created_at >= ?3 AND l.created_at < ?4 "                                  \
+ * ?13 session, ?14 cache status, ?15/?16 property name and value. CA is how the time range
+ * reads created_at: "+l.created_at" (the unary plus keeps the planner off the created_at index,
+ * so it walks ids in order and stops at the page size) or "l.created_at" (index range). */
+#define FILTERS(CA)                                                                             \
+    "l.id < ?2 AND " CA " >= ?3 AND " CA " < ?4 "                                              \
     "AND (?5 IS NULL OR l.virtual_key_id = (SELECT id FROM virtual_keys WHERE name = ?5)) "    \
     "AND (?6 IS NULL OR l.agent_id = (SELECT id FROM agents WHERE name = ?6)) "                \
     "AND (?7 IS NULL OR l.department_id = (SELECT id FROM departments WHERE name = ?7)) "      \
     "AND (?8 IS NULL OR l.model = ?8) AND (?9 IS NULL OR l.provider = ?9) "                    \
     "AND (?10 IS NULL OR l.status BETWEEN ?10 AND ?11 OR (?12 = 1 AND l.status IS NULL)) "     \
-    "AND (?13 IS NULL OR l.session_id = ?13) AND (?14 IS NULL OR l.cache_status = ?14) "       \
+    "AND (?13 IS NULL OR l.session_id = ?13) AND (?14 IS NULL OR l.cache_status = ?14) "
+/* The property test where no join on request_properties drives the query. */
+#define PROPERTY_FILTER                                                                        \
     "AND (?15 IS NULL OR EXISTS (SELECT 1 FROM request_properties rp WHERE rp.log_id = l.id " \
     "AND rp.name = ?15 AND (?16 IS NULL OR rp.value = ?16))) "
 
-/* Three plans for the same filters (EXPLAIN QUERY PLAN in README "Admin: Logs"): walking the
- * rowid downwards from the cursor (reads only as many rows as the page needs unless the filters
- * are rare); one session through its index; one property value through
- * request_properties (name, value, log_id), already in id order. */
+/* Four plans for the same filters (the property variant's join is its property test) (EXPLAIN QUERY PLAN in README "Admin: Logs, Sessions and
+ * Analytics"):
+ * - scan: walks ids downwards from the cursor, reading only as many rows as the page needs
+ *   (unless the filters are rare);
+ * - time: a start time was given: the rows of [from, to) through the created_at index, sorted
+ *   (bounded by the range instead of the table);
+ * - session: one session's rows through its index;
+ * - property: one property value through request_properties (name, value, log_id), in id order. */
 static const char SQL_SEARCH_SCAN[] =
-    SUMMARY_SELECT "FROM request_logs l WHERE " FILTERS "ORDER BY l.id DESC LIMIT ?1";
-static const char SQL_SEARCH_SESSION[] =
-    SUMMARY_SELECT "FROM request_logs l WHERE l.session_id = ?13 AND " FILTERS
+    SUMMARY_SELECT "FROM request_logs l WHERE " FILTERS("+l.created_at") PROPERTY_FILTER
                    "ORDER BY l.id DESC LIMIT ?1";
+static const char SQL_SEARCH_TIME[] =
+    SUMMARY_SELECT "FROM request_logs l WHERE " FILTERS("l.created_at") PROPERTY_FILTER
+                   "ORDER BY l.id DESC LIMIT ?1";
+static const char SQL_SEARCH_SESSION[] =
+    SUMMARY_SELECT "FROM request_logs l WHERE l.session_id = ?13 AND " FILTERS("+l.created_at")
+                   PROPERTY_FILTER "ORDER BY l.id DESC LIMIT ?1";
 static const char SQL_SEARCH_PROPERTY[] =
     SUMMARY_SELECT "FROM request_properties px JOIN request_logs l ON l.id = px.log_id "
-                   "WHERE px.name = ?15 AND px.value = ?16 AND px.log_id < ?2 AND " FILTERS
-                   "ORDER BY px.log_id DESC LIMIT ?1";
+                   "WHERE px.name = ?15 AND px.value = ?16 AND px.log_id < ?2 AND "
+                   FILTERS("+l.created_at") "ORDER BY px.log_id DESC LIMIT ?1";
 
 static json_t *col_int(sqlite3_stmt *s, int i)
 {
@@ -178,6 +190,7 @@ GwStatus gw_store_logs_search_json(GwStore *st, const GwLogFilter *f, json_t **o
 
     const char *sql = f->property_name != NULL && f->property_value != NULL ? SQL_SEARCH_PROPERTY
                       : f->session_id != NULL                                ? SQL_SEARCH_SESSION
+                      : f->from_ms > 0                                       ? SQL_SEARCH_TIME
                                                                              : SQL_SEARCH_SCAN;
     sqlite3_stmt *s = NULL;
     GwStatus gs = gw_store_prepare(st, sql, &s, err);
