@@ -151,6 +151,8 @@ typedef struct {
     GPtrArray *properties;       /* GwLogProperty*, owned, may be empty */
     char *policy_result;         /* "allow" | "flag" | "block", NULL = no policy ran */
     GPtrArray *decisions;        /* GwLogDecision*, owned, may be empty */
+    char *request_headers;       /* JSON object of the client's headers without credentials
+                                    (0007; gw_tracking_log_headers), NULL = not kept */
     /* response cache (0006): all NULL / -1 when the request did not use the cache */
     char *cache_status;          /* "HIT" | "MISS" */
     char *cache_kind;            /* "exact" | "semantic" on a hit */

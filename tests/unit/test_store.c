@@ -559,8 +559,9 @@ static void test_logs(Fixture *f, gconstpointer data G_GNUC_UNUSED)
                                    1e-9);
     g_assert_cmpint(json_integer_value(json_object_get(r0, "cache_saved_nanos")), ==, 4200);
     g_assert_cmpint(json_integer_value(json_object_get(r0, "cache_latency_ms")), ==, 3);
-    /* 47 columns and names, cost_usd, id, attempts, properties, 7 cache columns */
-    g_assert_cmpint(json_object_size(r0), ==, 60);
+    /* 48 columns and names, cost_usd, id, attempts, properties, policy_result, policy_decisions,
+     * 7 cache columns */
+    g_assert_cmpint(json_object_size(r0), ==, 61);
 
     /* the sparse row: NULL tokens and ids are JSON null, booleans false */
     g_assert_true(json_is_null(json_object_get(r1, "prompt_tokens")));
@@ -573,7 +574,7 @@ static void test_logs(Fixture *f, gconstpointer data G_GNUC_UNUSED)
     g_assert_true(json_is_false(json_object_get(r1, "stream")));
     g_assert_cmpint(json_integer_value(json_object_get(r1, "status")), ==, 401);
     g_assert_cmpstr(json_string_value(json_object_get(r1, "error_code")), ==, "invalid_api_key");
-    g_assert_cmpint(json_object_size(r1), ==, 60);
+    g_assert_cmpint(json_object_size(r1), ==, 61);
     g_assert_true(json_is_null(json_object_get(r1, "cache_status")));
     g_assert_true(json_is_null(json_object_get(r1, "cache_bucket_idx")));
     json_decref(arr);
@@ -1132,7 +1133,7 @@ static void test_logs_tracking(Fixture *f, gconstpointer data G_GNUC_UNUSED)
     GwLogQuery q = {.limit = 10};
     arr = query_logs(f, &q);
     g_assert_cmpuint(json_array_size(arr), ==, 2);
-    g_assert_cmpuint(json_object_size(json_array_get(arr, 0)), ==, 60);
+    g_assert_cmpuint(json_object_size(json_array_get(arr, 0)), ==, 61);
     g_assert_cmpstr(json_string_value(json_object_get(
                         json_object_get(json_array_get(arr, 1), "properties"), "env")),
                     ==, "prod");
