@@ -1,0 +1,186 @@
+// browser.mjs — headless Chromium (playwright-core) against one gateway + admin instance per test
+// file, on the integration harness (lighttpd mounts the admin program at /admin).
+//
+// useAdminBrowser() starts a mock upstream, lighttpd + gateway + admin, an admin and a viewer
+// account and one Chromium; ctx.open() gives a fresh browser context (own cookies) whose page
+// records everything a broken or attacked page would show: dialogs, uncaught errors, console
+// errors, Content-Security-Policy violations (securitypolicyviolation events), calls of the
+// XSS canary function and requests that leave the admin. Screenshots are full-page PNGs in
+// $GW_SCREENSHOTS (run.sh: $top_builddir/tests/browser-screenshots).
+
+import { before, after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { startGateway, requirePackage, TOP_BUILDDIR } from '../../integration/lib/gateway.mjs';
+import { startMockUpstream } from '../../integration/lib/mock-upstream.mjs';
+import { newSecret } from '../../integration/lib/suite.mjs';
+
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+export const SCREENSHOT_DIR = process.env.GW_SCREENSHOTS || path.join(TOP_BUILDDIR, 'tests', 'browser-screenshots');
+/** The name of the function XSS payloads call: if it ever runs, the canary records it. */
+export const CANARY = '__alephantXss';
+
+/**
+ * Chromium's flags. --no-sandbox only as root: Chromium refuses to start as root with its
+ * sandbox ("Running as root without --no-sandbox is not supported") and CI containers run as
+ * root; the browser only loads our own pages from 127.0.0.1. --disable-dev-shm-usage because
+ * containers often have a tiny /dev/shm, which crashes renderers.
+ */
+export function chromiumArgs() {
+  const args = ['--disable-dev-shm-usage', '--no-first-run', '--no-default-browser-check'];
+  if (typeof process.getuid === 'function' && process.getuid() === 0) args.push('--no-sandbox');
+  return args;
+}
+
+export async function launchChromium() {
+  const { chromium } = requirePackage('playwright-core');
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: chromiumArgs() });
+}
+
+/** Saves a full-page screenshot as SCREENSHOT_DIR/name.png; resolves its path. */
+export async function screenshot(page, name) {
+  await fsp.mkdir(SCREENSHOT_DIR, { recursive: true });
+  const file = path.join(SCREENSHOT_DIR, `${name.replace(/[^A-Za-z0-9._-]/g, '_')}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+function randomPassword() {
+  return 'pw-' + randomBytes(18).toString('base64url');
+}
+
+/**
+ * A browser context with one page and its recorders. base is the gateway's origin; every
+ * relative page.goto() resolves against it. permissions: e.g. ['clipboard-read', 'clipboard-write'].
+ */
+export async function openWatched(browser, base, { permissions = [] } = {}) {
+  const context = await browser.newContext({ baseURL: base, permissions, viewport: { width: 1280, height: 900 } });
+  const ev = { dialogs: [], pageErrors: [], consoleErrors: [], csp: [], canary: [], foreignRequests: [], requests: [] };
+  await context.exposeFunction(CANARY, (what) => { ev.canary.push(String(what)); });
+  await context.exposeFunction('__alephantCsp', (v) => { ev.csp.push(v); });
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      // eslint-disable-next-line no-undef
+      window.__alephantCsp({
+        directive: e.violatedDirective, blocked: e.blockedURI, source: e.sourceFile,
+        line: e.lineNumber, sample: e.sample, document: e.documentURI,
+      });
+    }, true);
+  });
+  // A guard against a hang, not a measurement: Playwright's waits give up after this long.
+  context.setDefaultTimeout(15_000);
+  const page = await context.newPage();
+  page.on('dialog', (d) => {
+    ev.dialogs.push({ type: d.type(), message: d.message() });
+    // Confirmations of destructive forms (admin.js) are accepted; anything else is dismissed.
+    (d.type() === 'confirm' ? d.accept() : d.dismiss()).catch(() => {});
+  });
+  page.on('pageerror', (e) => { ev.pageErrors.push(String(e && e.stack ? e.stack : e)); });
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const url = m.location().url;
+    // Chromium asks for /favicon.ico on its own; the gateway has none (not a page's error).
+    if (url === base + '/favicon.ico') return;
+    ev.consoleErrors.push({ text: m.text(), url });
+  });
+  page.on('request', (r) => {
+    const u = r.url();
+    ev.requests.push(u);
+    if (!u.startsWith(base + '/') && !u.startsWith('data:')) ev.foreignRequests.push(u);
+  });
+  return { context, page, ev };
+}
+
+/**
+ * Asserts that nothing of ev shows a problem: no dialog (other than confirmations when
+ * allowConfirm), no uncaught error, no CSP violation, no canary call, no request leaving the
+ * gateway's origin, and no console error except "Failed to load resource" for the status codes in
+ * allowStatus (the browser logs a 403/404 page that way).
+ */
+export function assertClean(ev, { allowConfirm = false, allowStatus = [] } = {}, what = 'the page') {
+  assert.deepEqual(ev.canary, [], `XSS canary called on ${what}`);
+  assert.deepEqual(ev.csp, [], `Content-Security-Policy violations on ${what}`);
+  assert.deepEqual(ev.pageErrors, [], `uncaught script errors on ${what}`);
+  assert.deepEqual(ev.dialogs.filter((d) => !(allowConfirm && d.type === 'confirm')), [], `dialogs on ${what}`);
+  assert.deepEqual(ev.foreignRequests, [], `requests leaving the gateway's origin from ${what}`);
+  const allowed = (e) => allowStatus.some((s) => e.text.includes(`Failed to load resource: the server responded with a status of ${s}`));
+  assert.deepEqual(ev.consoleErrors.filter((e) => !allowed(e)), [], `console errors on ${what}`);
+}
+
+/** Logs in through the login form; waits until the browser has left the login page. */
+export async function login(page, user, password) {
+  await page.goto('/admin/login');
+  await page.getByLabel('User', { exact: true }).fill(user);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await Promise.all([
+    page.waitForURL((u) => !u.pathname.endsWith('/login')),
+    page.getByRole('button', { name: 'Log in' }).click(),
+  ]);
+}
+
+/**
+ * Registers before/after hooks for one test file. Returns ctx, filled in before():
+ *   gw, mock, secret (a provider secret the mock does not check), browser,
+ *   admin / viewer: { user, password } accounts of each role,
+ *   open(options): openWatched() on this gateway, closed in after(),
+ *   test(name, [options], fn): node:test's test(); when fn throws, the instance is kept for
+ *     debugging and every open page is saved as FAILED-<file>-<n>.png.
+ * setup(ctx) runs once everything is up.
+ */
+export function useAdminBrowser({ gateway = {}, setup, name = 'browser' } = {}) {
+  const ctx = {
+    gw: null, mock: null, secret: newSecret(), browser: null,
+    admin: { user: 'root-admin', password: randomPassword() },
+    viewer: { user: 'auditor', password: randomPassword() },
+  };
+  const opened = [];
+  before(async () => {
+    ctx.mock = await startMockUpstream();
+    ctx.gw = await startGateway(gateway);
+    try {
+      await ctx.gw.ctl(['admin', 'add', '--user', ctx.admin.user, '--role', 'admin', '--password-stdin'],
+        { input: ctx.admin.password + '\n' });
+      await ctx.gw.ctl(['admin', 'add', '--user', ctx.viewer.user, '--role', 'viewer', '--password-stdin'],
+        { input: ctx.viewer.password + '\n' });
+      ctx.browser = await launchChromium();
+      if (setup) await setup(ctx);
+    } catch (e) { ctx.gw.markFailed(); throw e; }
+  }, { timeout: 60_000 });
+  after(async () => {
+    try {
+      for (const w of opened) await w.context.close().catch(() => {});
+      if (ctx.browser) await ctx.browser.close();
+    } finally {
+      try {
+        if (ctx.gw) await ctx.gw.stop();
+      } finally {
+        if (ctx.mock) await ctx.mock.close();
+      }
+    }
+  }, { timeout: 60_000 });
+  ctx.open = async (options) => {
+    const w = await openWatched(ctx.browser, ctx.gw.base, options);
+    opened.push(w);
+    return w;
+  };
+  let failures = 0;
+  ctx.test = (title, opts, fn) => {
+    if (typeof opts === 'function') { fn = opts; opts = {}; }
+    return test(title, { timeout: 60_000, ...opts }, async (t) => {
+      try {
+        return await fn(t);
+      } catch (e) {
+        ctx.gw?.markFailed();
+        for (const w of opened) {
+          for (const p of w.context.pages()) {
+            await screenshot(p, `FAILED-${name}-${++failures}`).catch(() => {});
+          }
+        }
+        throw e;
+      }
+    });
+  };
+  return ctx;
+}
