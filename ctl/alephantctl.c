@@ -20,6 +20,8 @@
 #include "crypto.h"
 #include "ctl.h"
 #include "ops.h"
+#include "ops_view.h"
+#include "ops_limits.h"
 #include "prompt.h"
 #include "store.h"
 
@@ -109,11 +111,6 @@ static json_t *json_str_or_null(const char *s)
 {
     json_t *j = s != NULL ? json_string(s) : NULL;
     return j != NULL ? j : json_null();
-}
-
-static json_t *json_ms_or_null(gint64 ms)
-{
-    return ms > 0 ? json_integer(ms) : json_null();
 }
 
 /* ---- commands ---- */
@@ -207,21 +204,8 @@ static int cmd_pk_list(int argc, char **argv)
     }
     if (as_json) {
         json_t *arr = json_array();
-        for (guint i = 0; i < keys->len; i++) {
-            const GwProviderKey *pk = g_ptr_array_index(keys, i);
-            json_t *o = json_object();
-            json_object_set_new(o, "name", json_str_or_null(pk->name));
-            json_object_set_new(o, "provider", json_str_or_null(pk->provider));
-            json_object_set_new(o, "base_url", json_str_or_null(pk->base_url));
-            json_object_set_new(o, "api_version", json_str_or_null(pk->api_version));
-            json_object_set_new(o, "default_base_url",
-                                json_str_or_null(gw_provider_default_base_url(pk->provider)));
-            json_object_set_new(o, "secret_hint", json_str_or_null(pk->secret_hint));
-            json_object_set_new(o, "created_at", json_ms_or_null(pk->created_at));
-            json_object_set_new(o, "rotated_at", json_ms_or_null(pk->rotated_at));
-            json_object_set_new(o, "virtual_keys", json_integer(pk->vk_count));
-            json_array_append_new(arr, o);
-        }
+        for (guint i = 0; i < keys->len; i++)
+            json_array_append_new(arr, gw_provider_key_json(g_ptr_array_index(keys, i)));
         rc = print_json(arr);
     } else {
         const char *head[] = {"NAME",    "PROVIDER", "BASE URL", "API VERSION",
@@ -389,22 +373,6 @@ static char *targets_compact(const GPtrArray *targets)
     return g_string_free(out, FALSE);
 }
 
-static json_t *targets_json(const GPtrArray *targets)
-{
-    json_t *arr = json_array();
-    for (guint i = 0; i < targets->len; i++) {
-        const GwTarget *t = g_ptr_array_index(targets, i);
-        json_t *o = json_object();
-        json_object_set_new(o, "provider_key", json_str_or_null(t->provider_key_name));
-        json_object_set_new(o, "provider", json_str_or_null(t->provider));
-        json_object_set_new(o, "priority", json_integer(t->priority));
-        json_object_set_new(o, "weight", json_integer(t->weight));
-        json_object_set(o, "model_map", t->model_map != NULL ? t->model_map : json_null());
-        json_array_append_new(arr, o);
-    }
-    return arr;
-}
-
 /* Targets of every key in keys, index-aligned (GPtrArray of GPtrArray*). */
 static GwStatus all_targets(GwStore *st, const GPtrArray *keys, GPtrArray **out, GError **err)
 {
@@ -443,30 +411,9 @@ static int cmd_vk_list(int argc, char **argv)
     gint64 now = g_get_real_time() / 1000;
     if (as_json) {
         json_t *arr = json_array();
-        for (guint i = 0; i < keys->len; i++) {
-            const GwVirtualKey *vk = g_ptr_array_index(keys, i);
-            json_t *o = json_object();
-            json_t *models = json_null();
-            if (vk->allowed_models != NULL) {
-                models = json_array();
-                for (char **m = vk->allowed_models; *m != NULL; m++)
-                    json_array_append_new(models, json_str_or_null(*m));
-            }
-            json_object_set_new(o, "name", json_str_or_null(vk->name));
-            json_object_set_new(o, "prefix", json_str_or_null(vk->token_prefix));
-            json_object_set_new(o, "provider_key", json_str_or_null(vk->provider_key_name));
-            json_object_set_new(o, "targets", targets_json(g_ptr_array_index(targets, i)));
-            json_object_set_new(o, "models", models);
-            json_object_set_new(o, "agent", json_str_or_null(vk->agent_name));
-            json_object_set_new(o, "department", json_str_or_null(vk->department_name));
-            json_object_set_new(o, "status", json_str_or_null(vk->status));
-            json_object_set_new(o, "expired",
-                                json_boolean(vk->expires_at > 0 && vk->expires_at <= now));
-            json_object_set_new(o, "expires_at", json_ms_or_null(vk->expires_at));
-            json_object_set_new(o, "created_at", json_ms_or_null(vk->created_at));
-            json_object_set_new(o, "last_used_at", json_ms_or_null(vk->last_used_at));
-            json_array_append_new(arr, o);
-        }
+        for (guint i = 0; i < keys->len; i++)
+            json_array_append_new(arr, gw_virtual_key_json(g_ptr_array_index(keys, i),
+                                                           g_ptr_array_index(targets, i), now));
         rc = print_json(arr);
     } else {
         const char *head[] = {"NAME",   "PREFIX",     "TARGETS", "MODELS",  "AGENT",
@@ -569,7 +516,7 @@ static int cmd_vk_target_list(int argc, char **argv)
         return report(err);
     }
     if (as_json) {
-        rc = print_json(targets_json(targets));
+        rc = print_json(gw_targets_json(targets));
     } else {
         const char *head[] = {"PROVIDER KEY", "PROVIDER", "PRIORITY", "WEIGHT", "MODEL MAP"};
         Table *t = table_new(head, G_N_ELEMENTS(head));
@@ -594,41 +541,6 @@ static int cmd_vk_target_list(int argc, char **argv)
     ctl_close(&c);
     g_free(name);
     return rc;
-}
-
-/* "a=b,c=d" → {"a":"b","c":"d"} as JSON text (*out, caller frees). Built with Jansson so model
- * names with quotes or backslashes stay data. Returns a usage message on bad syntax. */
-static char *model_map_from_arg(const char *arg, char **out)
-{
-    *out = NULL;
-    json_t *map = json_object();
-    char **pairs = g_strsplit(arg, ",", -1);
-    char *problem = NULL;
-    for (char **p = pairs; *p != NULL && problem == NULL; p++) {
-        char *eq = strchr(*p, '=');
-        if (eq == NULL) {
-            problem = g_strdup("--model-map entries look like from=to, separated by commas");
-            break;
-        }
-        *eq = '\0';
-        char *from = g_strstrip(*p), *to = g_strstrip(eq + 1);
-        if (*from == '\0' || *to == '\0')
-            problem = g_strdup("--model-map entries need a model on both sides of '='");
-        else if (json_object_get(map, from) != NULL)
-            problem = g_strdup_printf("--model-map maps '%s' twice", from);
-        else if (!g_utf8_validate(from, -1, NULL) || !g_utf8_validate(to, -1, NULL))
-            problem = g_strdup("--model-map must be UTF-8 text");
-        else
-            json_object_set_new(map, from, json_string(to));
-    }
-    g_strfreev(pairs);
-    if (problem == NULL) {
-        char *text = json_dumps(map, JSON_COMPACT);
-        *out = g_strdup(text);
-        free(text);
-    }
-    json_decref(map);
-    return problem;
 }
 
 static int cmd_vk_target_set(int argc, char **argv)
@@ -663,17 +575,18 @@ static int cmd_vk_target_set(int argc, char **argv)
         rc = usage_error("--weight must be an integer from 0 to 1000");
     char *map_json = NULL;
     if (rc == 0 && map_arg != NULL && *map_arg != '\0') {
-        char *problem = model_map_from_arg(map_arg, &map_json);
-        if (problem != NULL) {
-            rc = usage_error("%s", problem);
-            g_free(problem);
+        /* Checked before opening anything, so a typo is a usage error. */
+        GError *merr = NULL;
+        if (gw_ops_model_map_parse(map_arg, &map_json, &merr) != GW_OK) {
+            rc = usage_error("--model-map: %s", merr->message);
+            g_error_free(merr);
         }
     }
     if (rc == 0) {
         Ctl c;
         GError *err = NULL;
         if (ctl_open(&c, &err) != GW_OK ||
-            gw_store_vk_target_set(c.store, name, pk, priority, weight, map_json, &err) != GW_OK)
+            gw_ops_vk_target_set(&c.ops, name, pk, priority, weight, map_arg, &err) != GW_OK)
             rc = report(err);
         else
             fprintf(stderr, "alephantctl: '%s' routes to '%s' (priority %d, weight %d)\n", name,

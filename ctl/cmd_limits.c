@@ -12,6 +12,7 @@
 #include "conf.h"
 #include "cost.h"
 #include "ctl.h"
+#include "ops_limits.h"
 #include "store.h"
 
 #define DEFAULT_WINDOW_S 60
@@ -130,23 +131,12 @@ static int parse_update(Update *u, const char *budget_s, const char *soft_s,
             return usage_error("--window must be 1 to %d seconds", MAX_WINDOW_S);
         u->window_ms = w * 1000;
     }
-    const char *per = per_s != NULL ? per_s : "key";
-    if (g_str_has_prefix(per, "property:")) {
-        u->per = g_strdup("property");
-        u->property = g_ascii_strdown(per + strlen("property:"), -1);
-        gboolean ok = *u->property != '\0' && strlen(u->property) <= PROPERTY_NAME_MAX;
-        for (const char *c = u->property; ok && *c != '\0'; c++)
-            ok = g_ascii_islower(*c) || g_ascii_isdigit(*c) || strchr("_.-", *c) != NULL;
+    GError *perr = NULL;
+    if (gw_ops_rate_per_parse(per_s, &u->per, &u->property, &perr) != GW_OK) {
         /* Checked here too so a bad name does not leave the budget half-updated. */
-        if (!ok)
-            return usage_error("--per property:NAME: names are 1-%d of a-z 0-9 _ . -",
-                               PROPERTY_NAME_MAX);
-    } else if (strcmp(per, "key") == 0 || strcmp(per, "ip") == 0 ||
-               strcmp(per, "session") == 0) {
-        u->per = g_strdup(per);
-        u->property = g_strdup("");
-    } else {
-        return usage_error("--per must be key, ip, session or property:NAME");
+        rc = usage_error("--per: %s", perr->message);
+        g_error_free(perr);
+        return rc;
     }
     if (!u->budget_given && !u->soft_given && !u->no_budget && period_s == NULL &&
         reset_s == NULL && !u->rpm_given && !u->tpm_given)
@@ -154,118 +144,68 @@ static int parse_update(Update *u, const char *budget_s, const char *soft_s,
     return 0;
 }
 
-/* The listed object of scope/name (borrowed from arr), NULL when there is none. */
-static json_t *find_listed(json_t *arr, const char *scope, const char *name, const char *per,
-                           const char *property)
-{
-    size_t i;
-    json_t *o;
-    json_array_foreach(arr, i, o) {
-        if (g_strcmp0(jstr(o, "scope"), scope) != 0 || g_strcmp0(jstr(o, "name"), name) != 0)
-            continue;
-        if (per != NULL && (g_strcmp0(jstr(o, "per"), per) != 0 ||
-                            g_strcmp0(jstr(o, "property"), property) != 0))
-            continue;
-        return o;
-    }
-    return NULL;
-}
-
-/* Applies the budget options on top of the existing budget. */
+/* Applies the budget options on top of the existing budget (lib/ops_limits.c). */
 static GwStatus apply_budget(GwStore *st, const Update *u, const char *scope, const char *noun,
                              const char *name, GError **err)
 {
-    if (u->no_budget) {
-        GwStatus gs = gw_store_budget_clear(st, scope, name, err);
-        if (gs == GW_OK)
-            fprintf(stderr, "alephantctl: %s '%s': budget removed\n", noun, name);
-        return gs;
-    }
-    json_t *arr = NULL;
-    GwStatus gs = gw_store_budget_list_json(st, &arr, err);
+    GwOps ops = {.store = st};
+    GwBudgetChange ch = {
+        .remove = u->no_budget,
+        .hard_given = u->budget_given,
+        .soft_given = u->soft_given,
+        .hard_nanos = u->hard,
+        .soft_nanos = u->soft,
+        .period = u->period,
+        .reset_day = u->reset_day,
+    };
+    GwBudgetResult res;
+    GwStatus gs = gw_ops_budget_change(&ops, scope, name, &ch, &res, err);
     if (gs != GW_OK)
         return gs;
-    json_t *old = find_listed(arr, scope, name, NULL, NULL);
-    gint64 hard = old != NULL ? jint_or(old, "hard_limit_nanos", -1) : -1;
-    gint64 soft = old != NULL ? jint_or(old, "soft_limit_nanos", -1) : -1;
-    char *period = g_strdup(old != NULL ? jstr(old, "period") : "monthly");
-    int reset_day = old != NULL ? (int)jint_or(old, "reset_day", 1) : 1;
-    json_decref(arr);
-    if (u->period != NULL && strcmp(u->period, period) != 0) {
-        /* A reset day of another period kind means nothing for the new one. */
-        g_free(period);
-        period = g_strdup(u->period);
-        reset_day = 1;
-    }
-    if (u->reset_day > 0)
-        reset_day = u->reset_day;
-    if (u->budget_given)
-        hard = u->hard;
-    if (u->soft_given)
-        soft = u->soft;
-
-    GwBudgetPeriod p = GW_PERIOD_MONTHLY;
-    gw_budget_period_parse(period, &p);
-    if (u->reset_day > 0 && (p == GW_PERIOD_DAILY || p == GW_PERIOD_LIFETIME))
-        gs = gw_fail(err, GW_EINVAL, "--reset-day applies to weekly and monthly budgets only");
-    else if (hard < 0 && soft < 0 && old == NULL)
-        gs = gw_fail(err, GW_EINVAL, "%s '%s' has no budget: give --budget or --soft-budget",
-                     noun, name);
-    else if (hard < 0 && soft < 0)
-        gs = gw_store_budget_clear(st, scope, name, err);
-    else
-        gs = gw_store_budget_set(st, scope, name, period, reset_day, hard, soft, err);
-    if (gs == GW_OK && hard < 0 && soft < 0) {
+    if (res.removed) {
         fprintf(stderr, "alephantctl: %s '%s': budget removed\n", noun, name);
-    } else if (gs == GW_OK) {
-        char *h = usd_text(hard), *s = usd_text(soft);
-        char *reset = p == GW_PERIOD_WEEKLY || p == GW_PERIOD_MONTHLY
-                          ? g_strdup_printf(" (reset day %d)", reset_day)
-                          : g_strdup("");
+    } else {
+        char *h = usd_text(res.hard_nanos), *s = usd_text(res.soft_nanos);
+        gboolean has_day = strcmp(res.period, "weekly") == 0 || strcmp(res.period, "monthly") == 0;
+        char *reset = has_day ? g_strdup_printf(" (reset day %d)", res.reset_day) : g_strdup("");
         fprintf(stderr, "alephantctl: %s '%s': %s budget%s: hard %s, soft %s\n", noun, name,
-                period, reset, h, s);
+                res.period, reset, h, s);
         g_free(reset);
         g_free(h);
         g_free(s);
     }
-    g_free(period);
-    return gs;
+    return GW_OK;
 }
 
 /* Applies --rpm/--tpm/--window on top of the existing rule for the same --per. */
 static GwStatus apply_rate(GwStore *st, const Update *u, const char *scope, const char *noun,
                            const char *name, GError **err)
 {
-    json_t *arr = NULL;
-    GwStatus gs = gw_store_rate_limit_list_json(st, &arr, err);
-    if (gs != GW_OK)
-        return gs;
-    json_t *old = find_listed(arr, scope, name, u->per, u->property);
-    gint64 rpm = old != NULL ? jint_or(old, "max_requests", -1) : -1;
-    gint64 tpm = old != NULL ? jint_or(old, "max_tokens", -1) : -1;
-    gint64 window = old != NULL ? jint_or(old, "window_ms", DEFAULT_WINDOW_S * 1000)
-                                : DEFAULT_WINDOW_S * 1000;
-    json_decref(arr);
-    if (u->rpm_given)
-        rpm = u->rpm;
-    if (u->tpm_given)
-        tpm = u->tpm;
-    if (u->window_ms > 0)
-        window = u->window_ms;
-    gs = gw_store_rate_limit_set(st, scope, name, u->per, u->property, rpm, tpm, window, err);
+    GwOps ops = {.store = st};
+    GwRateChange ch = {
+        .per = u->per,
+        .property = u->property,
+        .rpm_given = u->rpm_given,
+        .tpm_given = u->tpm_given,
+        .rpm = u->rpm,
+        .tpm = u->tpm,
+        .window_ms = u->window_ms,
+    };
+    GwRateResult res;
+    GwStatus gs = gw_ops_rate_limit_change(&ops, scope, name, &ch, &res, err);
     if (gs != GW_OK)
         return gs;
     char *per = *u->property != '\0' ? g_strdup_printf("property %s", u->property)
                                      : g_strdup(u->per);
-    if (rpm < 0 && tpm < 0) {
+    if (res.rpm < 0 && res.tpm < 0) {
         fprintf(stderr, "alephantctl: %s '%s': rate limit per %s removed\n", noun, name, per);
     } else {
-        char *r = rpm >= 0 ? g_strdup_printf("%" G_GINT64_FORMAT, rpm) : g_strdup("any");
-        char *t = tpm >= 0 ? g_strdup_printf("%" G_GINT64_FORMAT, tpm) : g_strdup("any");
+        char *r = res.rpm >= 0 ? g_strdup_printf("%" G_GINT64_FORMAT, res.rpm) : g_strdup("any");
+        char *t = res.tpm >= 0 ? g_strdup_printf("%" G_GINT64_FORMAT, res.tpm) : g_strdup("any");
         fprintf(stderr,
                 "alephantctl: %s '%s': per %s at most %s requests and %s tokens per %" G_GINT64_FORMAT
                 " s\n",
-                noun, name, per, r, t, window / 1000);
+                noun, name, per, r, t, res.window_ms / 1000);
         g_free(r);
         g_free(t);
     }

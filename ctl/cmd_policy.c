@@ -11,6 +11,7 @@
 #include "conf.h"
 #include "ctl.h"
 #include "policy.h"
+#include "ops_limits.h"
 #include "store.h"
 
 /* Text cells are cut shorter than the shared CELL_MAX_CHARS, leaving room for the config. */
@@ -39,35 +40,6 @@ static const char KINDS_HELP[] =
     "A value equal to a max passes. Policies run global, department, agent, virtual key, then by\n"
     "position and id; the first block stops evaluation, flags are only recorded.";
 
-/* ---- helpers ---- */
-
-/* "global", "vk:NAME" (or "virtual_key:NAME"), "agent:NAME", "department:NAME". */
-static gboolean parse_scope(const char *arg, const char **scope, const char **scope_name)
-{
-    static const struct {
-        const char *prefix, *scope;
-    } forms[] = {
-        {"vk:", "virtual_key"},
-        {"virtual_key:", "virtual_key"},
-        {"agent:", "agent"},
-        {"department:", "department"},
-    };
-    if (arg == NULL || strcmp(arg, "global") == 0) {
-        *scope = "global";
-        *scope_name = NULL;
-        return TRUE;
-    }
-    for (gsize i = 0; i < G_N_ELEMENTS(forms); i++) {
-        size_t n = strlen(forms[i].prefix);
-        if (strncmp(arg, forms[i].prefix, n) == 0 && arg[n] != '\0') {
-            *scope = forms[i].scope;
-            *scope_name = arg + n;
-            return TRUE;
-        }
-    }
-    return FALSE;
-}
-
 /* ---- commands ---- */
 
 int cmd_policy_add(int argc, char **argv)
@@ -90,6 +62,7 @@ int cmd_policy_add(int argc, char **argv)
     int rc = parse_options(NULL, "Add a request policy.", KINDS_HELP, entries, &argc, &argv);
     const char *scope = NULL, *scope_name = NULL;
     int position = 0;
+    (void)scope_name;
     if (rc == 0)
         rc = no_positional(argc, argv);
     if (rc == 0 && (name == NULL || kind == NULL || config == NULL))
@@ -98,7 +71,7 @@ int cmd_policy_add(int argc, char **argv)
         rc = usage_error("unknown kind '%s' (see --help)", kind);
     if (rc == 0 && action != NULL && strcmp(action, "block") != 0 && strcmp(action, "flag") != 0)
         rc = usage_error("--action must be block or flag");
-    if (rc == 0 && !parse_scope(scope_arg, &scope, &scope_name))
+    if (rc == 0 && !gw_ops_policy_scope_parse(scope_arg, &scope, &scope_name))
         rc = usage_error("--scope must be global, vk:NAME, agent:NAME or department:NAME");
     if (rc == 0 && position_s != NULL && !parse_int(position_s, &position))
         rc = usage_error("--position must be an integer");
@@ -106,9 +79,12 @@ int cmd_policy_add(int argc, char **argv)
         GError *err = NULL;
         GwStore *st = NULL;
         gint64 id = 0;
-        if (ctl_open_store(&st, &err) != GW_OK ||
-            gw_store_policy_add(st, name, scope, scope_name, kind, config, action, position, &id,
-                                &err) != GW_OK)
+        GwOps ops = {0};
+        if (ctl_open_store(&st, &err) == GW_OK)
+            ops.store = st;
+        if (ops.store == NULL ||
+            gw_ops_policy_add(&ops, name, kind, config, action, scope_arg, position, &id,
+                              &err) != GW_OK)
             rc = report(err);
         else
             fprintf(stderr, "alephantctl: policy '%s' added (id %" G_GINT64_FORMAT ")\n", name,
