@@ -40,7 +40,9 @@ GW_NODE_MODULES=$(cd "$top_builddir/tests/node_modules" && pwd -P)
   || skip "playwright-core is not installed in $GW_NODE_MODULES (npm ci in $top_builddir/tests)"
 export GW_NODE_MODULES top_srcdir top_builddir
 
+# Screenshots of this run only: all of them go before a whole run, failure shots before any run.
 GW_SCREENSHOTS=$top_builddir/tests/browser-screenshots
+if [ $# -eq 0 ]; then rm -rf "$GW_SCREENSHOTS"; else rm -f "$GW_SCREENSHOTS"/FAILED-*.png; fi
 mkdir -p "$GW_SCREENSHOTS"
 export GW_SCREENSHOTS
 

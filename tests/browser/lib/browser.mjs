@@ -125,8 +125,9 @@ export async function login(page, user, password) {
  *   gw, mock, secret (a provider secret the mock does not check), browser,
  *   admin / viewer: { user, password } accounts of each role,
  *   open(options): openWatched() on this gateway, closed in after(),
- *   test(name, [options], fn): node:test's test(); when fn throws, the instance is kept for
- *     debugging and every open page is saved as FAILED-<file>-<n>.png.
+ *   test(name, [options], fn): node:test's test(); the contexts it opened are closed after it;
+ *     when fn throws, the instance is kept for debugging and each of its pages is saved as
+ *     FAILED-<name>-<n>.png.
  * setup(ctx) runs once everything is up.
  */
 export function useAdminBrowser({ gateway = {}, setup, name = 'browser' } = {}) {
@@ -169,16 +170,19 @@ export function useAdminBrowser({ gateway = {}, setup, name = 'browser' } = {}) 
   ctx.test = (title, opts, fn) => {
     if (typeof opts === 'function') { fn = opts; opts = {}; }
     return test(title, { timeout: 60_000, ...opts }, async (t) => {
+      const first = opened.length;
       try {
         return await fn(t);
       } catch (e) {
         ctx.gw?.markFailed();
-        for (const w of opened) {
+        for (const w of opened.slice(first)) {
           for (const p of w.context.pages()) {
             await screenshot(p, `FAILED-${name}-${++failures}`).catch(() => {});
           }
         }
         throw e;
+      } finally {
+        for (const w of opened.splice(first)) await w.context.close().catch(() => {});
       }
     });
   };
