@@ -796,6 +796,7 @@ void gw_pipeline_handle(GwWorker *w, const GwRequestIO *io, void *io_ctx)
         gboolean cut;
         log->user_agent = log_text(ua, strlen(ua), 512, &cut);
     }
+    log->request_headers = gw_tracking_log_headers(req.headers, GW_LOG_HEADERS_MAX);
 
     stage_request_id(&call);
     if (too_many)

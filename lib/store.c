@@ -87,7 +87,7 @@ typedef enum {
     "LEFT JOIN agents a ON a.id = v.agent_id "                   \
     "LEFT JOIN departments d ON d.id = v.department_id "
 
-/* Column order shared by ST_LOG_INSERT (as ?1..?43) and LOG_SELECT (and log_cols below). */
+/* Column order shared by ST_LOG_INSERT (as ?1..?44) and LOG_SELECT (and log_cols below). */
 #define LOG_COLUMNS                                                                              \
     "request_id, client_request_id, created_at, latency_ms, ttfb_ms, virtual_key_id, agent_id, " \
     "department_id, provider_key_id, provider, model, method, path, status, error_code, "        \
@@ -95,8 +95,8 @@ typedef enum {
     "request_truncated, response_body, response_truncated, client_ip, user_agent, "              \
     "upstream_request_id, cached_tokens, reasoning_tokens, cost_nanos, cost_flag, attempts, "    \
     "session_id, session_path, session_name, country, referer, forwarded_ip, ratelimit_ip, "     \
-    "request_omitted, response_omitted, prompt_id, prompt_version"
-#define LOG_NCOLS 43
+    "request_omitted, response_omitted, prompt_id, prompt_version, request_headers"
+#define LOG_NCOLS 44
 
 /* The log columns, then the four joined names, then l.id (the keyset cursor). */
 #define LOG_SELECT                                                                            \
@@ -108,7 +108,7 @@ typedef enum {
     "l.upstream_request_id, l.cached_tokens, l.reasoning_tokens, l.cost_nanos, l.cost_flag, " \
     "l.attempts, l.session_id, l.session_path, l.session_name, l.country, l.referer, "        \
     "l.forwarded_ip, l.ratelimit_ip, l.request_omitted, l.response_omitted, l.prompt_id, "    \
-    "l.prompt_version, v.name, a.name, d.name, p.name, l.id "                                 \
+    "l.prompt_version, l.request_headers, v.name, a.name, d.name, p.name, l.id "                                 \
     "FROM request_logs l "                                                                    \
     "LEFT JOIN virtual_keys v ON v.id = l.virtual_key_id "                                    \
     "LEFT JOIN agents a ON a.id = l.agent_id "                                                \
@@ -187,7 +187,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_LOG_INSERT] = "INSERT INTO request_logs (" LOG_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, "
                       "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
                       "?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, "
-                      "?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43)",
+                      "?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44)",
     [ST_LOG_LIST] = LOG_SELECT "ORDER BY l.created_at DESC, l.id DESC LIMIT ?1",
     /* ?2 is always bound (INT64_MAX for "from the newest") so the cursor is a rowid range seek;
      * the property test is a primary-key lookup per candidate row. */
@@ -271,7 +271,7 @@ static const struct {
     {"session_path", 's'},     {"session_name", 's'},      {"country", 's'},
     {"referer", 's'},          {"forwarded_ip", 's'},      {"ratelimit_ip", 's'},
     {"request_omitted", 'b'},  {"response_omitted", 'b'},  {"prompt_id", 's'},
-    {"prompt_version", 'i'},   {"virtual_key", 's'},       {"agent", 's'},
+    {"prompt_version", 'i'},   {"request_headers", 's'},   {"virtual_key", 's'},       {"agent", 's'},
     {"department", 's'},       {"provider_key", 's'},
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(log_cols) == LOG_NCOLS + 4);
@@ -1502,6 +1502,7 @@ void gw_log_row_free(GwLogRow *row)
     g_free(row->forwarded_ip);
     g_free(row->ratelimit_ip);
     g_free(row->prompt_id);
+    g_free(row->request_headers);
     if (row->properties != NULL)
         g_ptr_array_unref(row->properties);
     g_free(row->policy_result);
@@ -1560,6 +1561,7 @@ static int log_bind(sqlite3_stmt *s, const GwLogRow *r)
     BIND(bind_text(s, 42, r->prompt_id));
     /* 0 = no prompt applied: NULL, like the other "none" ids. */
     BIND(bind_id(s, 43, r->prompt_version));
+    BIND(bind_text(s, 44, r->request_headers));
     return SQLITE_OK;
 check_rc:
     return rc;
@@ -1925,6 +1927,27 @@ check_rc:
     gs = db_fail(st, rc, "querying request logs", err);
     stmt_done(s);
     return gs;
+}
+
+/* For store_logs.c (store_internal.h). */
+json_t *gw_store_json_text(sqlite3_stmt *s, int i)
+{
+    return json_text(s, i);
+}
+
+GwStatus gw_store_log_attempts_json(GwStore *st, gint64 log_id, json_t **out, GError **err)
+{
+    return attempts_json(st, log_id, out, err);
+}
+
+GwStatus gw_store_log_properties_json(GwStore *st, gint64 log_id, json_t **out, GError **err)
+{
+    return properties_json(st, log_id, out, err);
+}
+
+GwStatus gw_store_log_decisions_json(GwStore *st, gint64 log_id, json_t *obj, GError **err)
+{
+    return decisions_json(st, log_id, obj, err);
 }
 
 /* ---- sessions ---- */

@@ -136,6 +136,8 @@ typedef struct {
     GPtrArray *properties;       /* GwLogProperty*, owned, may be empty */
     char *policy_result;         /* "allow" | "flag" | "block", NULL = no policy ran */
     GPtrArray *decisions;        /* GwLogDecision*, owned, may be empty */
+    char *request_headers;       /* JSON object of the client's headers without credentials
+                                    (0007; gw_tracking_log_headers), NULL = not kept */
 } GwLogRow;
 
 /* What one policy decided for a request (stored in policy_decisions). */

@@ -20,4 +20,12 @@ GwStatus gw_store_end(GwStore *st, GwStatus gs, GError **err);
 /* Current time in Unix ms (the store's clock). */
 gint64 gw_store_now_ms(void);
 
+/* Column i as a JSON string (invalid UTF-8 replaced by U+FFFD) or null; new reference. */
+json_t *gw_store_json_text(sqlite3_stmt *s, int i);
+/* Of log row log_id: its attempts as an array (*out, new reference); its properties as an object
+ * {name: value} (*out, new reference); its "policy_result" and "policy_decisions" set on obj. */
+GwStatus gw_store_log_attempts_json(GwStore *st, gint64 log_id, json_t **out, GError **err);
+GwStatus gw_store_log_properties_json(GwStore *st, gint64 log_id, json_t **out, GError **err);
+GwStatus gw_store_log_decisions_json(GwStore *st, gint64 log_id, json_t *obj, GError **err);
+
 #endif

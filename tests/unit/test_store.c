@@ -543,8 +543,8 @@ static void test_logs(Fixture *f, gconstpointer data G_GNUC_UNUSED)
     g_assert_cmpstr(json_string_value(json_object_get(r0, "response_body")), ==,
                     "data: caf\xef\xbf\xbd");
     g_assert_cmpstr(json_string_value(json_object_get(r0, "upstream_request_id")), ==, "req_1");
-    /* 47 columns and names, cost_usd, id, attempts, properties */
-    g_assert_cmpint(json_object_size(r0), ==, 53);
+    /* 48 columns and names, cost_usd, id, attempts, properties, policy_result, policy_decisions */
+    g_assert_cmpint(json_object_size(r0), ==, 54);
 
     /* the sparse row: NULL tokens and ids are JSON null, booleans false */
     g_assert_true(json_is_null(json_object_get(r1, "prompt_tokens")));
@@ -557,7 +557,7 @@ static void test_logs(Fixture *f, gconstpointer data G_GNUC_UNUSED)
     g_assert_true(json_is_false(json_object_get(r1, "stream")));
     g_assert_cmpint(json_integer_value(json_object_get(r1, "status")), ==, 401);
     g_assert_cmpstr(json_string_value(json_object_get(r1, "error_code")), ==, "invalid_api_key");
-    g_assert_cmpint(json_object_size(r1), ==, 53);
+    g_assert_cmpint(json_object_size(r1), ==, 54);
     json_decref(arr);
 
     arr = list_logs(f, 1);
@@ -1110,7 +1110,7 @@ static void test_logs_tracking(Fixture *f, gconstpointer data G_GNUC_UNUSED)
     GwLogQuery q = {.limit = 10};
     arr = query_logs(f, &q);
     g_assert_cmpuint(json_array_size(arr), ==, 2);
-    g_assert_cmpuint(json_object_size(json_array_get(arr, 0)), ==, 53);
+    g_assert_cmpuint(json_object_size(json_array_get(arr, 0)), ==, 54);
     g_assert_cmpstr(json_string_value(json_object_get(
                         json_object_get(json_array_get(arr, 1), "properties"), "env")),
                     ==, "prod");
