@@ -97,16 +97,18 @@ export async function openWatched(browser, base, { permissions = [] } = {}) {
  * Asserts that nothing of ev shows a problem: no dialog (other than confirmations when
  * allowConfirm), no uncaught error, no CSP violation, no canary call, no request leaving the
  * gateway's origin, and no console error except "Failed to load resource" for the status codes in
- * allowStatus (the browser logs a 403/404 page that way).
+ * allowStatus (the browser logs a 403/404 page that way). Empties ev, so the next check of a page
+ * shared by several steps sees only what happened since.
  */
 export function assertClean(ev, { allowConfirm = false, allowStatus = [] } = {}, what = 'the page') {
-  assert.deepEqual(ev.canary, [], `XSS canary called on ${what}`);
-  assert.deepEqual(ev.csp, [], `Content-Security-Policy violations on ${what}`);
-  assert.deepEqual(ev.pageErrors, [], `uncaught script errors on ${what}`);
-  assert.deepEqual(ev.dialogs.filter((d) => !(allowConfirm && d.type === 'confirm')), [], `dialogs on ${what}`);
-  assert.deepEqual(ev.foreignRequests, [], `requests leaving the gateway's origin from ${what}`);
+  const seen = Object.fromEntries(Object.entries(ev).map(([k, v]) => [k, v.splice(0)]));
+  assert.deepEqual(seen.canary, [], `XSS canary called on ${what}`);
+  assert.deepEqual(seen.csp, [], `Content-Security-Policy violations on ${what}`);
+  assert.deepEqual(seen.pageErrors, [], `uncaught script errors on ${what}`);
+  assert.deepEqual(seen.dialogs.filter((d) => !(allowConfirm && d.type === 'confirm')), [], `dialogs on ${what}`);
+  assert.deepEqual(seen.foreignRequests, [], `requests leaving the gateway's origin from ${what}`);
   const allowed = (e) => allowStatus.some((s) => e.text.includes(`Failed to load resource: the server responded with a status of ${s}`));
-  assert.deepEqual(ev.consoleErrors.filter((e) => !allowed(e)), [], `console errors on ${what}`);
+  assert.deepEqual(seen.consoleErrors.filter((e) => !allowed(e)), [], `console errors on ${what}`);
 }
 
 /** Logs in through the login form; waits until the browser has left the login page. */
@@ -124,7 +126,8 @@ export async function login(page, user, password) {
  * Registers before/after hooks for one test file. Returns ctx, filled in before():
  *   gw, mock, secret (a provider secret the mock does not check), browser,
  *   admin / viewer: { user, password } accounts of each role,
- *   open(options): openWatched() on this gateway, closed in after(),
+ *   open(options): openWatched() on this gateway, closed after the test that opened it,
+ *   openPersistent(options): the same, kept for the file's later tests (closed in after()),
  *   test(name, [options], fn): node:test's test(); the contexts it opened are closed after it;
  *     when fn throws, the instance is kept for debugging and each of its pages is saved as
  *     FAILED-<name>-<n>.png.
@@ -136,7 +139,8 @@ export function useAdminBrowser({ gateway = {}, setup, name = 'browser' } = {}) 
     admin: { user: 'root-admin', password: randomPassword() },
     viewer: { user: 'auditor', password: randomPassword() },
   };
-  const opened = [];
+  const opened = []; // contexts of the running test, closed after it
+  const kept = []; // contexts shared by a file's tests (openPersistent), closed in after()
   before(async () => {
     ctx.mock = await startMockUpstream();
     ctx.gw = await startGateway(gateway);
@@ -151,7 +155,7 @@ export function useAdminBrowser({ gateway = {}, setup, name = 'browser' } = {}) 
   }, { timeout: 60_000 });
   after(async () => {
     try {
-      for (const w of opened) await w.context.close().catch(() => {});
+      for (const w of [...opened, ...kept]) await w.context.close().catch(() => {});
       if (ctx.browser) await ctx.browser.close();
     } finally {
       try {
@@ -166,6 +170,11 @@ export function useAdminBrowser({ gateway = {}, setup, name = 'browser' } = {}) 
     opened.push(w);
     return w;
   };
+  ctx.openPersistent = async (options) => {
+    const w = await openWatched(ctx.browser, ctx.gw.base, options);
+    kept.push(w);
+    return w;
+  };
   let failures = 0;
   ctx.test = (title, opts, fn) => {
     if (typeof opts === 'function') { fn = opts; opts = {}; }
@@ -175,7 +184,7 @@ export function useAdminBrowser({ gateway = {}, setup, name = 'browser' } = {}) 
         return await fn(t);
       } catch (e) {
         ctx.gw?.markFailed();
-        for (const w of opened.slice(first)) {
+        for (const w of [...opened.slice(first), ...kept]) {
           for (const p of w.context.pages()) {
             await screenshot(p, `FAILED-${name}-${++failures}`).catch(() => {});
           }
