@@ -7,7 +7,7 @@
 #include "layout.h"
 #include "router.h"
 
-static void pending(AdmCtx *c, const char *title, const char *path)
+G_GNUC_UNUSED static void pending(AdmCtx *c, const char *title, const char *path)
 {
     GString *out = g_string_new(NULL);
     adm_page_begin(c, out, title, path);
@@ -18,13 +18,7 @@ static void pending(AdmCtx *c, const char *title, const char *path)
     g_string_free(out, TRUE);
 }
 
-static void logs_get(AdmCtx *c) { pending(c, "Logs", "/logs"); }
-static void analytics_get(AdmCtx *c) { pending(c, "Analytics", "/analytics"); }
-static void sessions_get(AdmCtx *c) { pending(c, "Sessions", "/sessions"); }
-
+/* Logs, Analytics and Sessions are served by page_logs.c, page_analytics.c, page_sessions.c. */
 const AdmRoute adm_routes_pending[] = {
-    {"GET", "/logs", logs_get, ADM_ROLE_VIEWER},
-    {"GET", "/analytics", analytics_get, ADM_ROLE_VIEWER},
-    {"GET", "/sessions", sessions_get, ADM_ROLE_VIEWER},
     {NULL, NULL, NULL, ADM_ROLE_NONE},
 };

@@ -21,6 +21,10 @@ static const AdmRoute *const route_tables[] = {
     adm_routes_api,
     adm_routes_api_vks,
     adm_routes_pending,
+    adm_routes_logs,
+    adm_routes_sessions,
+    adm_routes_analytics,
+    adm_routes_api_logs,
 };
 
 static const char *role_name(AdmRole r)

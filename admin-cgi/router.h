@@ -26,6 +26,10 @@ extern const AdmRoute adm_routes_api[];      /* api_keys.c: /api/provider-keys, 
 extern const AdmRoute adm_routes_api_vks[];  /* api_vks.c: virtual keys, agents, departments,
                                                 budgets, policies, rate limits */
 extern const AdmRoute adm_routes_pending[];  /* page_pending.c: pages not built yet */
+extern const AdmRoute adm_routes_logs[];      /* page_logs.c: /logs, /logs/{id} */
+extern const AdmRoute adm_routes_sessions[];  /* page_sessions.c */
+extern const AdmRoute adm_routes_analytics[]; /* page_analytics.c (and its CSV downloads) */
+extern const AdmRoute adm_routes_api_logs[];  /* api_logs.c: logs, sessions, analytics */
 
 /* Largest request body the admin reads (forms and JSON). */
 #define ADM_MAX_BODY (1024 * 1024)

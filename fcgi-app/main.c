@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <curl/curl.h>
 #include <fcgiapp.h>
+#include "cache.h"
 #include "conf.h"
 #include "crypto.h"
 #include "errors.h"
@@ -61,6 +62,8 @@ static void *thread_main(void *data)
         kill(getpid(), SIGTERM);
         return NULL;
     }
+    /* The log writer checkpoints the WAL for the whole process (gw_store_maintain_wal). */
+    gw_store_set_autocheckpoint(w.store, FALSE);
     w.curl = gw_proxy_curl_new();
     FCGX_Request fr;
     FCGX_InitRequest(&fr, 0, FCGI_FAIL_ACCEPT_ON_INTR);
@@ -85,6 +88,7 @@ static void *thread_main(void *data)
     g_atomic_int_set(&slot->in_accept, 0);
     FCGX_Free(&fr, 1);
     curl_easy_cleanup(w.curl);
+    gw_cache_worker_close(&w);
     gw_store_close(w.store);
     g_atomic_int_set(&slot->done, 1);
     return NULL;
@@ -155,6 +159,7 @@ static int serve_cgi(GwProcess *proc)
     /* The response ends for the client now; the log row is written while the process exits. */
     gw_request_cgi_finish();
     curl_easy_cleanup(w.curl);
+    gw_cache_worker_close(&w);
     gw_store_close(w.store);
     gw_logger_stop(proc->logger);
     curl_global_cleanup();

@@ -4,7 +4,9 @@
 #include "config.h"
 #include "tracking.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <jansson.h>
 
 #define PROPERTY_PREFIX "alephant-property-"
 #define PROPERTY_PREFIX_LEN (sizeof PROPERTY_PREFIX - 1)
@@ -415,4 +417,137 @@ GHashTable *gw_tracking_policy_headers(GPtrArray *headers)
         g_hash_table_insert(t, lname, v);
     }
     return t;
+}
+
+/* ---- request headers kept on the log row ---- */
+
+static gboolean is_log_secret_header(const char *lname)
+{
+    static const char *const secrets[] = {
+        "authorization", "proxy-authorization", "x-api-key", "api-key", "cookie",
+        "alephant-embeddings-key",
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(secrets); i++)
+        if (g_ascii_strcasecmp(lname, secrets[i]) == 0)
+            return TRUE;
+    return FALSE;
+}
+
+static gboolean is_b64url(char c)
+{
+    return g_ascii_isalnum(c) || c == '-' || c == '_';
+}
+
+/* "vk-" followed by at least 20 base64url characters anywhere in v (a virtual key, ours or not). */
+static gboolean has_vk_shape(const char *v)
+{
+    for (const char *p = strstr(v, "vk-"); p != NULL; p = strstr(p + 1, "vk-")) {
+        size_t n = 0;
+        while (is_b64url(p[3 + n]))
+            n++;
+        if (n >= 20)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* The credential values the client presented: the Bearer token and x-api-key values. */
+static GPtrArray *presented_credentials(GPtrArray *headers)
+{
+    GPtrArray *creds = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < headers->len; i++) {
+        const GwHeader *h = g_ptr_array_index(headers, i);
+        if (!valid_header(h))
+            continue;
+        const char *v = NULL;
+        if (g_ascii_strcasecmp(h->name, "authorization") == 0) {
+            v = h->value;
+            while (*v == ' ' || *v == '\t')
+                v++;
+            if (g_ascii_strncasecmp(v, "Bearer", 6) == 0)
+                v += 6;
+        } else if (g_ascii_strcasecmp(h->name, "x-api-key") == 0 ||
+                   g_ascii_strcasecmp(h->name, "api-key") == 0) {
+            v = h->value;
+        }
+        if (v == NULL)
+            continue;
+        char *t = g_strstrip(g_strdup(v));
+        if (t[0] != '\0')
+            g_ptr_array_add(creds, t);
+        else
+            g_free(t);
+    }
+    return creds;
+}
+
+static gboolean contains_any(const char *v, GPtrArray *needles)
+{
+    for (guint i = 0; i < needles->len; i++)
+        if (strstr(v, g_ptr_array_index(needles, i)) != NULL)
+            return TRUE;
+    return FALSE;
+}
+
+/* v cut at max bytes without splitting a UTF-8 character (v is valid UTF-8). Caller frees. */
+static char *cut_utf8(const char *v, size_t max)
+{
+    size_t n = strlen(v);
+    if (n <= max)
+        return g_strdup(v);
+    /* v[max] is the first byte left out: when it continues a character, that character would
+     * be split, so it goes too. */
+    n = max;
+    while (n > 0 && ((unsigned char)v[n] & 0xC0) == 0x80)
+        n--;
+    return g_strndup(v, n);
+}
+
+char *gw_tracking_log_headers(GPtrArray *headers, gsize max_bytes)
+{
+    if (headers == NULL || find_header(headers, "alephant-omit-request") != NULL)
+        return NULL;
+    if (max_bytes == 0)
+        max_bytes = GW_LOG_HEADERS_MAX;
+    GPtrArray *creds = presented_credentials(headers);
+    json_t *obj = json_object();
+    gboolean truncated = FALSE;
+    for (guint i = 0; i < headers->len; i++) {
+        const GwHeader *h = g_ptr_array_index(headers, i);
+        if (!valid_header(h) || !g_utf8_validate(h->name, -1, NULL) ||
+            !g_utf8_validate(h->value, -1, NULL))
+            continue;
+        char *lname = g_ascii_strdown(h->name, -1);
+        if (is_log_secret_header(lname) || contains_any(h->value, creds) ||
+            has_vk_shape(h->value)) {
+            g_free(lname);
+            continue;
+        }
+        const char *prev = json_string_value(json_object_get(obj, lname));
+        char *joined = prev != NULL ? g_strconcat(prev, ", ", h->value, NULL) : g_strdup(h->value);
+        char *v = cut_utf8(joined, GW_LOG_HEADER_VALUE_MAX);
+        g_free(joined);
+        json_t *old = json_incref(json_object_get(obj, lname));
+        json_object_set_new(obj, lname, json_string(v));
+        /* Reserve room for the truncation marker so it always fits. */
+        size_t size = json_dumpb(obj, NULL, 0, JSON_COMPACT);
+        if (size + sizeof "\"alephant-headers-truncated\":\"true\"," > max_bytes) {
+            if (old != NULL)
+                json_object_set(obj, lname, old);
+            else
+                json_object_del(obj, lname);
+            truncated = TRUE;
+        }
+        json_decref(old);
+        g_free(v);
+        g_free(lname);
+    }
+    if (truncated)
+        json_object_set_new(obj, "alephant-headers-truncated", json_string("true"));
+    char *dumped = json_dumps(obj, JSON_COMPACT);
+    char *text = g_strdup(dumped); /* g_free-able for the log row */
+    free(dumped);
+    json_decref(obj);
+    g_ptr_array_unref(creds);
+    return text;
 }

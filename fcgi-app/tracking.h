@@ -88,4 +88,20 @@ char *gw_session_path_normalize(const char *path);
  * an empty table. */
 GHashTable *gw_tracking_policy_headers(GPtrArray *headers);
 
+/* Bounds of the request headers kept on a log row (gw_tracking_log_headers). */
+#define GW_LOG_HEADERS_MAX 8192          /* bytes of the JSON text */
+#define GW_LOG_HEADER_VALUE_MAX 1024     /* bytes of one value (cut at a character boundary) */
+
+/* The client's request headers as a compact JSON object text {"name": "value"} for the log row
+ * (request_logs.request_headers), or NULL when alephant-omit-request is present (the request is
+ * not to be kept) or headers is NULL. Left out: credentials and secrets (authorization, cookie,
+ * x-api-key, api-key, proxy-authorization, alephant-embeddings-key), every header whose value
+ * contains the presented credential (the Bearer token or x-api-key value) or anything shaped like
+ * a virtual key ("vk-" and 20 or more base64url characters), and headers whose name or value is
+ * not valid UTF-8. Repeated names are joined with ", " in arrival order; each value is cut at
+ * GW_LOG_HEADER_VALUE_MAX bytes; headers that would take the text past max_bytes are dropped and
+ * "alephant-headers-truncated": "true" is added instead (max_bytes 0 = GW_LOG_HEADERS_MAX).
+ * Caller frees. */
+char *gw_tracking_log_headers(GPtrArray *headers, gsize max_bytes);
+
 #endif

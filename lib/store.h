@@ -14,6 +14,21 @@ typedef struct GwStore GwStore;
 GwStatus gw_store_open(const char *path, GwStore **out, GError **err);
 void gw_store_close(GwStore *st);
 
+/* WAL checkpoints. By default a connection checkpoints when a commit leaves the WAL above 1000
+ * pages. A server with many connections turns that off on its request connections (each commit
+ * would otherwise pay a checkpoint) and lets one background connection call
+ * gw_store_maintain_wal after its writes: a passive checkpoint at most every 200 ms, and when the
+ * WAL stays above 16 MiB (readers never let it restart: checkpoint starvation) a truncating one
+ * that waits briefly for readers. The WAL file is also cut to 64 MiB whenever it restarts. */
+void gw_store_set_autocheckpoint(GwStore *st, gboolean on);
+
+/* One unit of work (a request) on this connection: between begin and end, the configuration is
+ * read as of the first configuration read (virtual keys, targets, limits, budgets: the memo in
+ * store_internal.h checks the configuration version once, not at every lookup). */
+void gw_store_work_begin(GwStore *st);
+void gw_store_work_end(GwStore *st);
+void gw_store_maintain_wal(GwStore *st);
+
 /* Applies every embedded migration (schema/NNNN_*.sql) newer than the recorded version, each in
  * its own transaction, recording it in schema_migrations. Idempotent. */
 GwStatus gw_store_migrate(GwStore *st, GError **err);
@@ -136,6 +151,16 @@ typedef struct {
     GPtrArray *properties;       /* GwLogProperty*, owned, may be empty */
     char *policy_result;         /* "allow" | "flag" | "block", NULL = no policy ran */
     GPtrArray *decisions;        /* GwLogDecision*, owned, may be empty */
+    char *request_headers;       /* JSON object of the client's headers without credentials
+                                    (0007; gw_tracking_log_headers), NULL = not kept */
+    /* response cache (0006): all NULL / -1 when the request did not use the cache */
+    char *cache_status;          /* "HIT" | "MISS" */
+    char *cache_kind;            /* "exact" | "semantic" on a hit */
+    char *cache_source_request_id; /* hit: the request whose answer was served */
+    int cache_bucket_idx;        /* hit: slot served, -1 = none */
+    double cache_similarity;     /* semantic hit: cosine similarity, < 0 = none */
+    gint64 cache_saved_nanos;    /* hit: what the upstream call cost, -1 = none/unknown */
+    gint64 cache_latency_ms;     /* lookup time, -1 = no lookup */
 } GwLogRow;
 
 /* What one policy decided for a request (stored in policy_decisions). */

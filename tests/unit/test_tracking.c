@@ -4,6 +4,7 @@
 #include "tracking.h"
 
 #include <string.h>
+#include <jansson.h>
 
 static void header_free(gpointer p)
 {
@@ -638,6 +639,118 @@ static void test_policy_headers(void)
     g_hash_table_unref(m);
 }
 
+
+/* ---- request headers kept on the log row ---- */
+
+static json_t *log_headers_json(GPtrArray *h, gsize max)
+{
+    char *text = gw_tracking_log_headers(h, max);
+    g_assert_nonnull(text);
+    g_assert_cmpuint(strlen(text), <=, max != 0 ? max : GW_LOG_HEADERS_MAX);
+    json_error_t e;
+    json_t *o = json_loads(text, 0, &e);
+    g_assert_nonnull(o);
+    g_assert_true(json_is_object(o));
+    g_free(text);
+    return o;
+}
+
+#define VK "vk-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-abcde"
+
+static void test_log_headers_secrets(void)
+{
+    GPtrArray *h = hdrs("authorization", "Bearer " VK, "cookie", "session=abc",
+                        "x-api-key", "sk-other-secret", "api-key", "azure-secret",
+                        "proxy-authorization", "Basic Zm9vOmJhcg==", "alephant-embeddings-key", "ek",
+                        "user-agent", "OpenAI/JS 4.0", "content-type", "application/json",
+                        "x-echo", "copy of " VK " here", "x-other-vk", "vk-ZZZZZZZZZZZZZZZZZZZZZZZZ",
+                        "x-has-xkey", "prefix sk-other-secret", "alephant-property-env", "prod",
+                        "accept", "a", NULL);
+    add_hdr(h, "accept", "b");
+    json_t *o = log_headers_json(h, 0);
+    const char *gone[] = {"authorization", "cookie", "x-api-key", "api-key", "proxy-authorization",
+                          "alephant-embeddings-key", "x-echo", "x-other-vk", "x-has-xkey"};
+    for (gsize i = 0; i < G_N_ELEMENTS(gone); i++)
+        g_assert_null(json_object_get(o, gone[i]));
+    g_assert_cmpstr(json_string_value(json_object_get(o, "user-agent")), ==, "OpenAI/JS 4.0");
+    g_assert_cmpstr(json_string_value(json_object_get(o, "content-type")), ==, "application/json");
+    g_assert_cmpstr(json_string_value(json_object_get(o, "alephant-property-env")), ==, "prod");
+    g_assert_cmpstr(json_string_value(json_object_get(o, "accept")), ==, "a, b");
+    g_assert_null(json_object_get(o, "alephant-headers-truncated"));
+    /* No secret anywhere in the text. */
+    char *text = gw_tracking_log_headers(h, 0);
+    g_assert_null(strstr(text, "vk-"));
+    g_assert_null(strstr(text, "sk-other"));
+    g_assert_null(strstr(text, "azure-secret"));
+    g_assert_null(strstr(text, "session=abc"));
+    g_free(text);
+    json_decref(o);
+    g_ptr_array_unref(h);
+
+    /* A short vk- that is not key-shaped stays; an Authorization token that is not a vk still
+     * removes headers echoing it. */
+    h = hdrs("authorization", "bearer   tok123  ", "x-trace", "vk-short", "x-copy", "=tok123=",
+             NULL);
+    o = log_headers_json(h, 0);
+    g_assert_cmpstr(json_string_value(json_object_get(o, "x-trace")), ==, "vk-short");
+    g_assert_null(json_object_get(o, "x-copy"));
+    json_decref(o);
+    g_ptr_array_unref(h);
+}
+
+static void test_log_headers_omit(void)
+{
+    GPtrArray *h = hdrs("user-agent", "x", "alephant-omit-request", "true", NULL);
+    g_assert_null(gw_tracking_log_headers(h, 0));
+    g_ptr_array_unref(h);
+    g_assert_null(gw_tracking_log_headers(NULL, 0));
+    /* omit-response alone still keeps headers */
+    h = hdrs("alephant-omit-response", "1", NULL);
+    char *t = gw_tracking_log_headers(h, 0);
+    g_assert_cmpstr(t, ==, "{\"alephant-omit-response\":\"1\"}");
+    g_free(t);
+    g_ptr_array_unref(h);
+    /* none at all: an empty object */
+    h = hdrs(NULL, NULL);
+    t = gw_tracking_log_headers(h, 0);
+    g_assert_cmpstr(t, ==, "{}");
+    g_free(t);
+    g_ptr_array_unref(h);
+}
+
+static void test_log_headers_bounds(void)
+{
+    /* A value over the per-value cap is cut at a character boundary (é is 2 bytes). */
+    GString *big = g_string_new("a");
+    while (big->len < GW_LOG_HEADER_VALUE_MAX + 10)
+        g_string_append(big, "\xc3\xa9");
+    GPtrArray *h = hdrs("x-big", big->str, "x-bad", "\xff\xfe", NULL);
+    json_t *o = log_headers_json(h, 0);
+    const char *v = json_string_value(json_object_get(o, "x-big"));
+    g_assert_nonnull(v);
+    g_assert_cmpuint(strlen(v), ==, GW_LOG_HEADER_VALUE_MAX - 1); /* 'a' + 511 × é = 1023 */
+    g_assert_true(g_utf8_validate(v, -1, NULL));
+    g_assert_null(json_object_get(o, "x-bad")); /* not UTF-8 */
+    json_decref(o);
+    g_ptr_array_unref(h);
+    g_string_free(big, TRUE);
+
+    /* Many headers: the text stays within max_bytes and says it was cut. */
+    h = g_ptr_array_new_with_free_func(header_free);
+    for (int i = 0; i < 200; i++) {
+        char name[32], val[64];
+        g_snprintf(name, sizeof name, "x-h%03d", i);
+        g_snprintf(val, sizeof val, "value-%03d-0123456789", i);
+        add_hdr(h, name, val);
+    }
+    o = log_headers_json(h, 1000);
+    g_assert_cmpstr(json_string_value(json_object_get(o, "alephant-headers-truncated")), ==, "true");
+    g_assert_nonnull(json_object_get(o, "x-h000"));
+    g_assert_null(json_object_get(o, "x-h199"));
+    json_decref(o);
+    g_ptr_array_unref(h);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -655,5 +768,8 @@ int main(int argc, char **argv)
     g_test_add_func("/tracking/ip/client", test_client_ip);
     g_test_add_func("/tracking/ip/ratelimit", test_ratelimit_ip);
     g_test_add_func("/tracking/policy_headers", test_policy_headers);
+    g_test_add_func("/tracking/log_headers/secrets", test_log_headers_secrets);
+    g_test_add_func("/tracking/log_headers/omit", test_log_headers_omit);
+    g_test_add_func("/tracking/log_headers/bounds", test_log_headers_bounds);
     return g_test_run();
 }
