@@ -7,7 +7,8 @@ test -n "$srcdir" || srcdir=.
 
 # Debian packages the build, `make run` and `make check` need.
 PACKAGES="autoconf automake libtool pkg-config make gcc libfcgi-dev libcurl4-openssl-dev \
-libjansson-dev libsqlite3-dev libglib2.0-dev libglib2.0-dev-bin libssl-dev libcrypt-dev lighttpd sqlite3 curl nodejs npm"
+libjansson-dev libsqlite3-dev libglib2.0-dev libglib2.0-dev-bin libssl-dev libcrypt-dev lighttpd sqlite3 curl nodejs npm \
+chromium"
 
 missing=""
 if command -v dpkg-query >/dev/null 2>&1; then

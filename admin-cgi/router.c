@@ -97,10 +97,11 @@ static gboolean split_uri(AdmCtx *c, const char *uri, const char **query_out)
         c->path = g_strdup(path[bn] == '\0' ? "" : path + bn);
         for (const char *p = c->path; ok && *p != '\0'; p++)
             ok = (unsigned char)*p > 0x20 && *p != 0x7f;
+        /* "/a/b" splits into "", "a", "b"; "" (the base itself) into nothing. */
         char **segs = g_strsplit(c->path, "/", -1);
-        for (guint i = 1; ok && segs[i] != NULL; i++)
-            ok = (segs[i][0] != '\0' || segs[i + 1] == NULL) && strcmp(segs[i], ".") != 0 &&
-                 strcmp(segs[i], "..") != 0;
+        for (guint i = 0; ok && segs[i] != NULL; i++)
+            ok = i == 0 || ((segs[i][0] != '\0' || segs[i + 1] == NULL) &&
+                            strcmp(segs[i], ".") != 0 && strcmp(segs[i], "..") != 0);
         g_strfreev(segs);
     }
     g_free(path);
@@ -224,6 +225,11 @@ static void dispatch(AdmCtx *c)
             g_free(next);
         } else
             adm_respond_error(c, 401, "unauthorized", "Log in first");
+        return;
+    }
+    /* The viewer role changes nothing, whatever a route table says; logging out is allowed. */
+    if (c->role == ADM_ROLE_VIEWER && !is_read(c->method) && strcmp(route->pattern, "/logout") != 0) {
+        adm_respond_error(c, 403, "forbidden", "The viewer role cannot change anything");
         return;
     }
     if (!is_read(c->method)) {

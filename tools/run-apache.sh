@@ -29,7 +29,8 @@ if [ ! -x "$SPAWN_FCGI" ]; then
 fi
 gateway="$top_builddir/alephant-gateway"
 ctl="$top_builddir/alephantctl"
-for b in "$gateway" "$ctl"; do
+admin="$top_builddir/alephant-admin"
+for b in "$gateway" "$ctl" "$admin"; do
   [ -x "$b" ] || { echo "make run-apache: $b is not built (run make)" >&2; exit 1; }
 done
 
@@ -51,6 +52,7 @@ else
 fi
 sock_dir=$(mktemp -d "${TMPDIR:-/tmp}/alephant-apache.XXXXXX")
 socket="$sock_dir/gateway.sock"
+admin_socket="$sock_dir/admin.sock"
 sock_owner=""
 if [ "$(id -u)" = 0 ]; then
   chgrp "$ap_group" "$sock_dir"
@@ -67,6 +69,7 @@ render() {
   sed -e "s|@BIND@|$BIND|g" -e "s|@PORT@|$PORT|g" -e "s|@STATE_DIR@|$ALEPHANT_HOME|g" \
       -e "s|@APACHE_DIR@|$apache_dir|g" -e "s|@MODULES_DIR@|$APACHE_MODULES|g" \
       -e "s|@WWW_DIR@|$top_srcdir/www|g" -e "s|@SOCKET@|$socket|g" \
+      -e "s|@ADMIN_SOCKET@|$admin_socket|g" \
       -e "s|@LIMIT_REQUEST_BODY@|$LIMIT_BODY|g" -e "s|@PROXY_TIMEOUT@|$PROXY_TIMEOUT|g" \
       -e "s|@USER@|$ap_user|g" -e "s|@GROUP@|$ap_group|g" -e "s|@MIME_TYPES@|$mime_types|g" \
       "$1" > "$2"
@@ -78,6 +81,7 @@ conf="$apache_dir/httpd.conf"
 # ---- stopping: Apache first (no new requests), then the workers (SIGTERM: in-flight requests
 # get a grace period, queued log rows are written), then the socket directory ----
 pidfile="$apache_dir/gateway.pids"
+admin_pidfile="$apache_dir/admin.pid"
 apache_pid=""
 alive() { # not gone, not a zombie
   kill -0 "$1" 2>/dev/null || return 1
@@ -106,6 +110,14 @@ stop_all() {
       kill -KILL "$p" 2>/dev/null || true
     done
     rm -f "$pidfile"
+  fi
+  if [ -f "$admin_pidfile" ]; then
+    p=$(cat "$admin_pidfile")
+    kill -TERM "$p" 2>/dev/null || true
+    n=0
+    while alive "$p" && [ "$n" -lt 250 ]; do sleep 0.1; n=$((n + 1)); done
+    alive "$p" && kill -KILL "$p" 2>/dev/null || true
+    rm -f "$admin_pidfile"
   fi
   rm -rf "$sock_dir"
 }
@@ -140,9 +152,19 @@ for p in $pids; do
   fi
 done
 
+# The admin program: one process ([admin] threads threads) on its own socket.
+# shellcheck disable=SC2086,SC2016
+if ! out=$("$SPAWN_FCGI" -s "$admin_socket" -M 0600 $sock_owner -b 256 -P "$admin_pidfile" \
+      -- /bin/sh -c 'exec "$0" 2>>"$1"' "$admin" "$gw_log" 2>&1); then
+  echo "run-apache: spawn-fcgi failed for the admin program:" >&2
+  echo "$out" >&2
+  exit 1
+fi
+
 echo "Alephant Gateway behind Apache on http://$BIND:$PORT/v1/ ($PROCESSES worker processes, ${ALEPHANT_THREADS:-64} threads each)"
 echo "  state: $ALEPHANT_HOME   errors: $ALEPHANT_HOME/apache-error.log, $gw_log"
 echo "  Apache configuration: $conf   gateway socket: $socket"
+echo "  admin: http://$BIND:$PORT/admin/"
 echo "  manage keys: $ctl --help"
 alephant_first_run_message
 echo "Press Ctrl-C to stop."

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { useGateway } from './lib/suite.mjs';
-import { ADMIN_BIN, run } from './lib/gateway.mjs';
+import { ADMIN_BIN, run, startGateway } from './lib/gateway.mjs';
 import { request, postJson, chatBody, pollUntil } from './lib/http.mjs';
 import {
   AdminClient, addAdminUser, createAdminToken, apiWithToken, assertSecurityHeaders,
@@ -442,4 +442,24 @@ test('alephantctl admin add refuses weak passwords, duplicates and unknown roles
   assert.equal(role.code, 2);
   const users = JSON.parse(await ctx.gw.ctl(['admin', 'list', '--json']));
   assert.deepEqual(users.map((u) => [u.name, u.role]).sort(), [['root', 'admin'], ['victim', 'admin'], ['watcher', 'viewer']]);
+});
+
+test('login is rate-limited per client address across user names', async () => {
+  const gw = await startGateway({
+    processes: 1, threads: 2,
+    env: { ALEPHANT_ADMIN_LOGIN_MAX_FAILURES: '100', ALEPHANT_ADMIN_LOGIN_MAX_FAILURES_IP: '4' },
+  });
+  try {
+    await addAdminUser(gw, 'root', ROOT_PW);
+    const c = new AdminClient(gw.base);
+    for (const user of ['a1', 'a2', 'a3', 'root']) assert.equal((await c.login(user, 'wrong-password-x')).status, 401);
+    const limited = await c.login('root', ROOT_PW);
+    assert.equal(limited.status, 429);
+    assert.ok(!c.cookies.has('alephant_admin'));
+  } catch (e) {
+    gw.markFailed();
+    throw e;
+  } finally {
+    await gw.stop();
+  }
 });

@@ -495,6 +495,28 @@ apTest('20 concurrent streams through Apache all complete intact', async () => {
   assert.equal(ctx.mock.requests.length, 20);
 });
 
+// ---- admin ----
+apTest('the admin program behind Apache: first-run account, login, an API call with the CSRF header, /administrator untouched', async () => {
+  const { AdminClient, assertSecurityHeaders } = await import('./lib/admin-client.mjs');
+  const m = /one-time password[^\n]*\n[^\n]*\n\s*\n\s*(\S+)/.exec(ctx.ap.output);
+  assert.ok(m, `no one-time admin password in the run-apache.sh output:\n${ctx.ap.output}`);
+  const c = new AdminClient(ctx.ap.base);
+  const res = await c.login('admin', m[1]);
+  assert.equal(res.status, 303, res.text);
+  assertSecurityHeaders(res, 'login behind Apache');
+  const keys = await c.get('/admin/keys');
+  assert.equal(keys.status, 200);
+  assert.match(keys.text, /<td>up<\/td>/);
+  const add = await c.api('POST', '/admin/api/provider-keys', { name: 'apache-admin-key', provider: 'mock' });
+  assert.equal(add.status, 201, add.text);
+  const css = await request(ctx.ap.base, { path: '/admin/static/admin.css' });
+  assert.equal(css.status, 200);
+  assertSecurityHeaders(css, 'static asset behind Apache');
+  const other = await request(ctx.ap.base, { path: '/administrator' });
+  assert.equal(other.status, 404);
+  assert.equal(other.headers['x-frame-options'], undefined);
+});
+
 apTest('Ctrl-C stops Apache and the spawn-fcgi workers: no process, socket or sanitizer report left', async () => {
   const before = ctx.ap.processes();
   assert.ok(before.some((p) => p.cmd.includes('apache2')), `no apache2 process found: ${JSON.stringify(before)}`);
@@ -510,4 +532,5 @@ apTest('Ctrl-C stops Apache and the spawn-fcgi workers: no process, socket or sa
     assert.ok(state === null || state === 'Z', `process ${p.pid} (${p.cmd}) still running`);
   }
 }, { timeout: 90_000 });
+
 

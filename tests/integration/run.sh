@@ -25,27 +25,9 @@ done
 node_major=$("$NODE" -p 'process.versions.node.split(".")[0]')
 [ "$node_major" -ge 20 ] || fail "Node.js >= 20 is needed, $NODE is $("$NODE" --version)"
 
-# ---- npm dependencies (the official openai SDK), pinned by tests/package-lock.json ----
-src_tests=$top_srcdir/tests
-dep_dir=$top_builddir/tests
-mkdir -p "$dep_dir"
-for f in package.json package-lock.json; do
-  [ -f "$src_tests/$f" ] || fail "$src_tests/$f is missing"
-  if [ "$(cd "$src_tests" && pwd -P)" != "$(cd "$dep_dir" && pwd -P)" ]; then
-    cmp -s "$src_tests/$f" "$dep_dir/$f" 2>/dev/null || cp "$src_tests/$f" "$dep_dir/$f"
-    chmod u+w "$dep_dir/$f"
-  fi
-done
-stamp=$dep_dir/node_modules/.alephant-package-lock
-if [ ! -d "$dep_dir/node_modules" ] || ! cmp -s "$dep_dir/package-lock.json" "$stamp" 2>/dev/null; then
-  NPM=${NPM:-$(command -v npm || true)}
-  [ -n "$NPM" ] || fail "npm not found (needed once to install the test dependencies)"
-  echo "run.sh: installing test dependencies into $dep_dir/node_modules"
-  (cd "$dep_dir" && "$NPM" ci --no-audit --no-fund --loglevel=error) || fail "npm ci failed in $dep_dir"
-  cp "$dep_dir/package-lock.json" "$stamp"
-fi
-GW_NODE_MODULES=$(cd "$dep_dir/node_modules" && pwd -P)
-export GW_NODE_MODULES top_srcdir top_builddir
+# ---- npm dependencies (the official SDKs), pinned by tests/package-lock.json ----
+. "$top_srcdir/tests/npm-deps.sh"
+export top_srcdir top_builddir
 
 # ---- the tests: one file at a time, each starts its own lighttpd + gateway ----
 if [ $# -gt 0 ]; then
