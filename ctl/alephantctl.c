@@ -1233,6 +1233,7 @@ static const Command commands[] = {
     {"policy", "add", cmd_policy_add, "add a request policy (kinds: policy add --help)"},
     {"policy", "list", cmd_policy_list, "list policies in evaluation order"},
     {"policy", "remove", cmd_policy_remove, "remove a policy"},
+    {"cache", "purge", cmd_cache_purge, "remove response cache entries of a scope or seed"},
     /* ---- admin accounts and API tokens: cmd_admin.c ---- */
     {"admin", "add", cmd_admin_add, "add an admin account (password on stdin)"},
     {"admin", "passwd", cmd_admin_passwd, "change an admin account's password (on stdin)"},

@@ -100,6 +100,8 @@ int cmd_ratelimit_list(int argc, char **argv);
 int cmd_policy_add(int argc, char **argv);
 int cmd_policy_list(int argc, char **argv);
 int cmd_policy_remove(int argc, char **argv);
+/* Response cache: cmd_cache.c. */
+int cmd_cache_purge(int argc, char **argv);
 /* Admin accounts and API tokens: cmd_admin.c. */
 int cmd_admin_add(int argc, char **argv);
 int cmd_admin_passwd(int argc, char **argv);

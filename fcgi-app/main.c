@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <curl/curl.h>
 #include <fcgiapp.h>
+#include "cache.h"
 #include "conf.h"
 #include "crypto.h"
 #include "errors.h"
@@ -85,6 +86,7 @@ static void *thread_main(void *data)
     g_atomic_int_set(&slot->in_accept, 0);
     FCGX_Free(&fr, 1);
     curl_easy_cleanup(w.curl);
+    gw_cache_worker_close(&w);
     gw_store_close(w.store);
     g_atomic_int_set(&slot->done, 1);
     return NULL;
@@ -155,6 +157,7 @@ static int serve_cgi(GwProcess *proc)
     /* The response ends for the client now; the log row is written while the process exits. */
     gw_request_cgi_finish();
     curl_easy_cleanup(w.curl);
+    gw_cache_worker_close(&w);
     gw_store_close(w.store);
     gw_logger_stop(proc->logger);
     curl_global_cleanup();

@@ -8,7 +8,9 @@
  *   stage_body        bounded body read, strict JSON validation for application/json
  *   stage_prompt      alephant-prompt-id: the stored template merged into the body
  *   stage_model       the key's allowed models
- *   policies, rate limits, budget reservation (enforce.c)
+ *   policies, rate limits (enforce.c)
+ *   the response cache lookup (cache.c): a hit answers here, skipping budget and upstream
+ *   budget reservation (enforce.c)
  *   stage_targets     the key's provider targets in try order (alephant-forced-routing,
  *                     priority, weighted shuffle among equal priorities)
  *   stage_forward     for each target until one answers: provider key, decrypted credential,
@@ -16,11 +18,13 @@
  *                     mock, else gw_proxy_forward); connect errors, timeouts, 429 and 5xx fall
  *                     back to the next target (bounded, exponential backoff with jitter) as
  *                     long as nothing has reached the client
- * and the log row (with every attempt) is handed to the process's log writer whatever happened. */
+ * then a complete 2xx answer is saved to the cache when the request asked for it, and the log row
+ * (with every attempt) is handed to the process's log writer whatever happened. */
 #include "config.h"
 #include "pipeline.h"
 
 #include <string.h>
+#include "cache.h"
 #include "cost.h"
 #include "enforce.h"
 #include "headers.h"
@@ -52,6 +56,8 @@ const char *const *gw_call_response_headers(GwCall *call, const char *content_ty
     }
     h[n++] = "alephant-id";
     h[n++] = call->log->request_id;
+    gw_cache_capture_content_type(call, content_type);
+    gw_cache_response_headers(call, h, &n, G_N_ELEMENTS(h));
     if (call->worker->proc->conf->response_headers && call->provider != NULL) {
         h[n++] = "alephant-provider";
         h[n++] = call->provider->kind;
@@ -90,6 +96,7 @@ void gw_call_fail(GwCall *call, GwErrorKind kind, const char *message)
 void gw_call_log_response(GwCall *call, const char *data, size_t len)
 {
     const GwConf *conf = call->worker->proc->conf;
+    gw_cache_capture(call, data, len);
     if (!conf->log_bodies || call->tracking.omit_response)
         return;
     if (call->response_log == NULL)
@@ -805,10 +812,11 @@ void gw_pipeline_handle(GwWorker *w, const GwRequestIO *io, void *io_ctx)
              stage_tracking(&call) == GW_GO_ON && stage_body(&call) == GW_GO_ON &&
              stage_prompt(&call) == GW_GO_ON && stage_model(&call) == GW_GO_ON &&
              gw_enforce_policies(&call) && gw_enforce_rate_limits(&call) &&
-             gw_enforce_budget(&call) && stage_targets(&call) == GW_GO_ON)
+             gw_cache_lookup(&call) && gw_enforce_budget(&call) && stage_targets(&call) == GW_GO_ON)
         stage_forward(&call);
 
     finish_log(&call);
+    gw_cache_finish(&call);
     gw_enforce_finish(&call);
     gw_logger_submit(w->proc->logger, call.log);
 
@@ -820,6 +828,7 @@ void gw_pipeline_handle(GwWorker *w, const GwRequestIO *io, void *io_ctx)
     g_free(call.model);
     gw_tracking_clear(&call.tracking);
     gw_enforce_clear(&call);
+    gw_cache_clear(&call);
     if (call.upstream_body != NULL)
         g_bytes_unref(call.upstream_body);
     if (call.response_log != NULL)

@@ -33,6 +33,8 @@ typedef struct {
     GwProcess *proc;
     GwStore *store;
     CURL *curl;
+    struct GwCacheStore *cache_store; /* opened on first use by cache.c, NULL until then */
+    gboolean cache_store_failed;      /* opening it failed: the cache is a miss for this thread */
 } GwWorker;
 
 typedef struct {
@@ -45,6 +47,7 @@ typedef struct {
 #define GW_USAGE_UNKNOWN { -1, -1, -1, -1, -1 }
 
 struct GwXlateStream;
+struct GwCallCache;
 
 typedef struct GwCall {
     GwWorker *worker;
@@ -84,6 +87,7 @@ typedef struct GwCall {
     GString *response_log;     /* response bytes kept for the log, capped */
     gboolean response_log_truncated;
     char *upstream_request_id;
+    struct GwCallCache *cache; /* response cache state (cache.c), NULL when the cache is off */
 } GwCall;
 
 typedef enum {

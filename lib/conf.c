@@ -23,10 +23,10 @@
 #define MIB (G_GINT64_CONSTANT(1024) * 1024)
 #define DAY_MS 86400000
 
-typedef enum { K_PATH, K_INT, K_INT64, K_BOOL, K_CIDRS } KeyKind;
+typedef enum { K_PATH, K_INT, K_INT64, K_BOOL, K_CIDRS, K_WORD } KeyKind;
 
 /* Paths are kept as given until every source has been applied, then resolved against home. */
-enum { P_HOME, P_DATABASE, P_MASTER_KEY, P_COUNT };
+enum { P_HOME, P_DATABASE, P_MASTER_KEY, P_CACHE, P_COUNT };
 
 typedef struct {
     const char *group;
@@ -66,6 +66,16 @@ static const KeySpec keys[] = {
     {"upstream", "retry_backoff_ms", NULL, K_INT, offsetof(GwConf, retry_backoff_ms), 0, 60000},
     {"upstream", "allow_private", "ALEPHANT_ALLOW_PRIVATE_UPSTREAMS", K_BOOL,
      offsetof(GwConf, allow_private_upstreams), 0, 0},
+    /* ---- cache ---- */
+    {"cache", "enabled", NULL, K_BOOL, offsetof(GwConf, cache_enabled), 0, 0},
+    {"cache", "path", NULL, K_PATH, P_CACHE, 0, 0},
+    {"cache", "max_size_mb", NULL, K_INT64, offsetof(GwConf, cache_max_size_mb), 1, 1024 * 1024},
+    {"cache", "scope", NULL, K_WORD, offsetof(GwConf, cache_scope), 0, 0},
+    {"cache", "semantic", NULL, K_BOOL, offsetof(GwConf, cache_semantic), 0, 0},
+    {"cache", "semantic_max_entries", NULL, K_INT64, offsetof(GwConf, cache_semantic_max_entries),
+     1, 100000000},
+    {"cache", "embeddings_model", NULL, K_WORD, offsetof(GwConf, cache_embeddings_model), 0, 0},
+    /* ---- end cache ---- */
     {"admin", "threads", NULL, K_INT, offsetof(GwConf, admin_threads), 1, 64},
     {"admin", "session_idle_timeout_s", NULL, K_INT, offsetof(GwConf, admin_session_idle_s), 60,
      7 * 86400},
@@ -78,7 +88,14 @@ static const KeySpec keys[] = {
     {"admin", "login_window_s", NULL, K_INT, offsetof(GwConf, admin_login_window_s), 1, 86400},
 };
 
-static const char *const groups[] = {"paths", "gateway", "logging", "upstream", "admin"};
+/* The values a K_WORD key accepts (NULL = any short printable word). */
+static const char *const *word_choices(const char *key)
+{
+    static const char *const scopes[] = {"virtual_key", "agent", "department", NULL};
+    return strcmp(key, "scope") == 0 ? scopes : NULL;
+}
+
+static const char *const groups[] = {"paths", "gateway", "logging", "upstream", "cache", "admin"};
 
 typedef struct {
     GwConf *c;
@@ -104,6 +121,12 @@ static void builder_init(Builder *b)
     c->keepalive_interval_ms = 1000;
     c->max_attempts = 3;
     c->retry_backoff_ms = 200;
+    c->cache_enabled = TRUE;
+    c->cache_max_size_mb = 1024;
+    c->cache_scope = g_strdup("virtual_key");
+    c->cache_semantic = FALSE;
+    c->cache_semantic_max_entries = 100000;
+    c->cache_embeddings_model = g_strdup("");
     c->admin_threads = 4;
     c->admin_session_idle_s = 1800;
     c->admin_session_max_s = 43200;
@@ -129,6 +152,9 @@ void gw_conf_free(GwConf *conf)
     g_free(conf->db_path);
     g_free(conf->master_key_path);
     g_free(conf->trusted_proxies);
+    g_free(conf->cache_path);
+    g_free(conf->cache_scope);
+    g_free(conf->cache_embeddings_model);
     g_free(conf);
 }
 
@@ -205,6 +231,31 @@ static gboolean apply_value(Builder *b, const KeySpec *spec, const char *text, c
             break;
         }
         gw_cidr_list_free(l);
+        g_free(G_STRUCT_MEMBER(char *, b->c, spec->off));
+        G_STRUCT_MEMBER(char *, b->c, spec->off) = g_strdup(v);
+        ok = TRUE;
+        break;
+    }
+    case K_WORD: {
+        const char *const *choices = word_choices(spec->key);
+        gboolean fine = strlen(v) <= 256;
+        for (const char *c = v; fine && *c != '\0'; c++)
+            fine = g_ascii_isgraph(*c);
+        if (fine && choices != NULL) {
+            fine = FALSE;
+            for (guint i = 0; choices[i] != NULL; i++)
+                fine |= strcmp(v, choices[i]) == 0;
+        }
+        if (!fine) {
+            *why = choices != NULL ? g_strjoinv("|", (char **)choices)
+                                   : g_strdup("expected a word of at most 256 printable bytes");
+            if (choices != NULL) {
+                char *w = g_strconcat("expected one of ", *why, NULL);
+                g_free(*why);
+                *why = w;
+            }
+            break;
+        }
         g_free(G_STRUCT_MEMBER(char *, b->c, spec->off));
         G_STRUCT_MEMBER(char *, b->c, spec->off) = g_strdup(v);
         ok = TRUE;
@@ -325,7 +376,7 @@ static GwStatus unknown_group(const char *path, int line, const char *group, GEr
 {
     char *w = where(path, line), *g = shown(group);
     gw_fail(err, GW_EINVAL,
-            "%sunknown group [%s] (known groups: paths, gateway, logging, upstream, admin)", w, g);
+            "%sunknown group [%s] (known groups: paths, gateway, logging, upstream, cache, admin)", w, g);
     g_free(w);
     g_free(g);
     return GW_EINVAL;
@@ -515,6 +566,8 @@ static void finish(Builder *b)
     c->master_key_path = b->path[P_MASTER_KEY]
                              ? g_canonicalize_filename(b->path[P_MASTER_KEY], c->home)
                              : g_build_filename(c->home, "master.key", NULL);
+    c->cache_path = b->path[P_CACHE] ? g_canonicalize_filename(b->path[P_CACHE], c->home)
+                                     : g_build_filename(c->home, "cache.db", NULL);
     if (c->processes == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         c->processes = n < 1 ? 1 : n > 256 ? 256 : (int)n;

@@ -29,6 +29,15 @@ typedef struct {
                                  for rate limiting (comma-separated), "" = none */
     int max_attempts;         /* [upstream] max_attempts: upstream tries per request (fallback), 3 */
     int retry_backoff_ms;     /* [upstream] retry_backoff_ms: first backoff, doubled per try, jittered */
+    /* ---- [cache] (the response cache, see README "Response cache") ---- */
+    gboolean cache_enabled;   /* [cache] enabled: honour the Alephant-Cache-* headers, default true */
+    char *cache_path;         /* [cache] path: the cache database, default $home/cache.db */
+    gint64 cache_max_size_mb; /* [cache] max_size_mb: stored bytes cap (LRU eviction), 1024 */
+    char *cache_scope;        /* [cache] scope: virtual_key | agent | department, default virtual_key */
+    gboolean cache_semantic;  /* [cache] semantic: semantic lookups allowed, default false */
+    gint64 cache_semantic_max_entries; /* [cache] semantic_max_entries: vectors kept, 100000 */
+    char *cache_embeddings_model; /* [cache] embeddings_model: default when no header names one, "" */
+    /* ---- end [cache] ---- */
     /* ---- [admin]: the admin program (admin-cgi/) ---- */
     int admin_threads;               /* [admin] threads: FastCGI request threads, 4 */
     int admin_session_idle_s;        /* [admin] session_idle_timeout_s: idle sessions end, 1800 */

@@ -55,6 +55,7 @@ static const struct {
 };
 
 struct GwPolicy {
+    gint refs;
     gint64 id;
     char *name;
     Kind kind;
@@ -73,9 +74,15 @@ static void pattern_spec_free(gpointer p)
     g_pattern_spec_free(p);
 }
 
+GwPolicy *gw_policy_ref(GwPolicy *p)
+{
+    g_atomic_int_inc(&p->refs);
+    return p;
+}
+
 void gw_policy_free(GwPolicy *p)
 {
-    if (p == NULL)
+    if (p == NULL || !g_atomic_int_dec_and_test(&p->refs))
         return;
     g_free(p->name);
     if (p->globs != NULL)
@@ -421,6 +428,7 @@ GwStatus gw_policy_compile(gint64 id, const char *name, const char *kind, const 
         gs = gw_fail(err, GW_EINVAL, "%s: the config needs \"%s\"", kinds[k].name,
                      kinds[k].members[0]);
     GwPolicy *p = g_new0(GwPolicy, 1);
+    p->refs = 1;
     p->id = id;
     p->name = g_strdup(name);
     p->kind = (Kind)k;

@@ -49,7 +49,9 @@
 #define GW_POLICY_SCAN_DEFAULT (2 * 1024 * 1024)
 #define GW_POLICY_SCAN_MAX (16 * 1024 * 1024)
 
-typedef struct GwPolicy GwPolicy; /* compiled, immutable after compile */
+/* Compiled and immutable after compile; reference-counted so a worker can keep compiled policies
+ * across requests (compiling a regex costs far more than evaluating it). */
+typedef struct GwPolicy GwPolicy;
 
 /* Validates name (1-GW_POLICY_NAME_MAX of A-Z a-z 0-9 . _ -), kind, action ("block", "flag";
  * NULL = "block") and config (JSON text, duplicate keys refused) and compiles them. Bad regex,
@@ -57,6 +59,9 @@ typedef struct GwPolicy GwPolicy; /* compiled, immutable after compile */
  * (naming the member; the operator's own config is echoed, request data never is). */
 GwStatus gw_policy_compile(gint64 id, const char *name, const char *kind, const char *config_json,
                            const char *action, GwPolicy **out, GError **err);
+/* Adds a reference (returns p). */
+GwPolicy *gw_policy_ref(GwPolicy *p);
+/* Drops a reference; the last one frees the policy. NULL is ignored. */
 void gw_policy_free(GwPolicy *p);
 
 gint64 gw_policy_id(const GwPolicy *p);

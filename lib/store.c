@@ -98,7 +98,13 @@ typedef enum {
     "request_omitted, response_omitted, prompt_id, prompt_version, request_headers"
 #define LOG_NCOLS 44
 
-/* The log columns, then the four joined names, then l.id (the keyset cursor). */
+/* The response cache's columns (0006), after l.id in LOG_SELECT (see log_cache_cols). */
+#define LOG_CACHE_SELECT                                                                      \
+    "l.cache_status, l.cache_kind, l.cache_source_request_id, l.cache_bucket_idx, "          \
+    "l.cache_similarity, l.cache_saved_nanos, l.cache_latency_ms "
+
+/* The log columns, then the four joined names, then l.id (the keyset cursor), then the cache
+ * columns. */
 #define LOG_SELECT                                                                            \
     "SELECT l.request_id, l.client_request_id, l.created_at, l.latency_ms, l.ttfb_ms, "       \
     "l.virtual_key_id, l.agent_id, l.department_id, l.provider_key_id, l.provider, l.model, " \
@@ -108,7 +114,7 @@ typedef enum {
     "l.upstream_request_id, l.cached_tokens, l.reasoning_tokens, l.cost_nanos, l.cost_flag, " \
     "l.attempts, l.session_id, l.session_path, l.session_name, l.country, l.referer, "        \
     "l.forwarded_ip, l.ratelimit_ip, l.request_omitted, l.response_omitted, l.prompt_id, "    \
-    "l.prompt_version, l.request_headers, v.name, a.name, d.name, p.name, l.id "                                 \
+    "l.prompt_version, l.request_headers, v.name, a.name, d.name, p.name, l.id, " LOG_CACHE_SELECT \
     "FROM request_logs l "                                                                    \
     "LEFT JOIN virtual_keys v ON v.id = l.virtual_key_id "                                    \
     "LEFT JOIN agents a ON a.id = l.agent_id "                                                \
@@ -236,12 +242,10 @@ static const char *const stmt_sql[ST_COUNT] = {
                        "MAX(v.created_at) FROM prompts p "
                        "LEFT JOIN prompt_versions v ON v.prompt_id = p.id "
                        "GROUP BY p.id ORDER BY p.name",
-    /* Exact model or a dated variant of a priced one ("gpt-4o-mini-2024-07-18" → "gpt-4o-mini"),
-     * longest first. Not LIKE: '_' and '%' are wildcards there and model names contain '_'. */
+    /* One candidate name (see gw_store_model_prefix), by the UNIQUE (model, effective_from)
+     * index. */
     [ST_PRICE_FIND] = PRICE_COLUMNS
-        "WHERE effective_from <= ?2 AND (model = ?1 OR "
-        "substr(?1, 1, length(model) + 1) = model || '-') "
-        "ORDER BY length(model) DESC, effective_from DESC LIMIT 1",
+        "WHERE model = ?1 AND effective_from <= ?2 ORDER BY effective_from DESC LIMIT 1",
     [ST_PRICE_UPSERT] = "INSERT INTO model_prices (provider, model, input_per_mtok, "
                         "output_per_mtok, cached_input_per_mtok, effective_from) "
                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
@@ -283,6 +287,9 @@ struct GwStore {
     sqlite3 *db;
     sqlite3_stmt *stmt[ST_COUNT]; /* prepared on first use, finalized by gw_store_close */
     GHashTable *more;             /* SQL text address → statement, for store_*.c (store_internal.h) */
+    GHashTable *policy_cache;     /* store_policy.c's compiled policies (store_internal.h) */
+    gint64 busy_since;            /* monotonic µs when the current wait for a lock began */
+    GHashTable *memo;             /* configuration reads kept per connection, see gw_store_memo_get */
 };
 
 static gint64 now_ms(void)
@@ -511,10 +518,37 @@ static int run_pragma(sqlite3 *db, const char *sql)
     return rc;
 }
 
+/* SQLite's own busy handler sleeps 1, 2, 5, 10 … 100 ms between tries, while a write
+ * transaction here holds the lock for tens of microseconds: under concurrency the waiters slept
+ * far longer than the lock was held. This one retries after 20 µs, doubling up to 1 ms, until
+ * GW_BUSY_TIMEOUT_MS have passed (then the statement fails with SQLITE_BUSY). */
+static int on_busy(void *data, int count)
+{
+    gint64 *since = data;
+    gint64 now = g_get_monotonic_time();
+    if (count == 0)
+        *since = now;
+    if (now - *since >= (gint64)GW_BUSY_TIMEOUT_MS * 1000)
+        return 0;
+    g_usleep(count < 6 ? (gulong)20 << count : 1000);
+    return 1;
+}
+
+/* Process-wide SQLite settings, before its first use. A worker holds a connection per thread
+ * (64 by default): SQLite's bulk page-cache allocation on first use (about 90 KiB each) is turned
+ * off, pages are allocated as needed. */
+static gpointer sqlite_setup(gpointer unused G_GNUC_UNUSED)
+{
+    sqlite3_config(SQLITE_CONFIG_PAGECACHE, (void *)NULL, 0, 0);
+    return NULL;
+}
+
 GwStatus gw_store_open(const char *path, GwStore **out, GError **err)
 {
     if (path == NULL || out == NULL)
         return gw_fail(err, GW_EINVAL, "gw_store_open: no database path");
+    static GOnce setup_once = G_ONCE_INIT;
+    g_once(&setup_once, sqlite_setup, NULL);
 
     sqlite3 *db = NULL;
     int rc = sqlite3_open_v2(path, &db,
@@ -527,7 +561,9 @@ GwStatus gw_store_open(const char *path, GwStore **out, GError **err)
         return gs;
     }
     sqlite3_extended_result_codes(db, 1);
-    sqlite3_busy_timeout(db, GW_BUSY_TIMEOUT_MS);
+    GwStore *st = g_new0(GwStore, 1);
+    st->db = db;
+    sqlite3_busy_handler(db, on_busy, &st->busy_since);
     /* Refuse schema tampering through writable_schema and friends. */
     sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
 
@@ -535,6 +571,9 @@ GwStatus gw_store_open(const char *path, GwStore **out, GError **err)
         "PRAGMA journal_mode = WAL",
         "PRAGMA synchronous = NORMAL",
         "PRAGMA foreign_keys = ON",
+        /* Per connection, and a worker has one per thread: 1 MiB each at most (the default is
+         * 2 MiB), ample for the few pages a request touches. */
+        "PRAGMA cache_size = -1024",
     };
     for (gsize i = 0; i < G_N_ELEMENTS(pragmas); i++) {
         rc = run_pragma(db, pragmas[i]);
@@ -544,12 +583,10 @@ GwStatus gw_store_open(const char *path, GwStore **out, GError **err)
                                   sqlite3_errcode(db) == rc ? sqlite3_errmsg(db)
                                                             : sqlite3_errstr(rc));
             sqlite3_close(db);
+            g_free(st);
             return gs;
         }
     }
-
-    GwStore *st = g_new0(GwStore, 1);
-    st->db = db;
     *out = st;
     return GW_OK;
 }
@@ -562,8 +599,85 @@ void gw_store_close(GwStore *st)
         sqlite3_finalize(st->stmt[i]);
     if (st->more != NULL)
         g_hash_table_unref(st->more);
+    if (st->policy_cache != NULL)
+        g_hash_table_unref(st->policy_cache);
+    if (st->memo != NULL)
+        g_hash_table_unref(st->memo);
     sqlite3_close(st->db);
     g_free(st);
+}
+
+GHashTable *gw_store_policy_cache(GwStore *st, GDestroyNotify value_free)
+{
+    if (st->policy_cache == NULL)
+        st->policy_cache = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, value_free);
+    return st->policy_cache;
+}
+
+/* ---- memo of configuration reads ---- */
+
+typedef struct {
+    gint64 version;
+    gpointer value;
+    GDestroyNotify value_free;
+} MemoEntry;
+
+/* Entries beyond this are all dropped at once: keys of removed objects never pile up. */
+#define MEMO_MAX 8192
+
+static void memo_entry_free(gpointer p)
+{
+    MemoEntry *e = p;
+    if (e->value_free != NULL)
+        e->value_free(e->value);
+    g_free(e);
+}
+
+static const char SQL_CONFIG_VERSION[] = "SELECT version FROM config_version WHERE id = 1";
+
+gint64 gw_store_config_version(GwStore *st)
+{
+    sqlite3_stmt *s = NULL;
+    if (gw_store_prepare(st, SQL_CONFIG_VERSION, &s, NULL) != GW_OK)
+        return -1;
+    gint64 v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    gw_store_done(s);
+    return v;
+}
+
+gconstpointer gw_store_memo_get(GwStore *st, const char *key, gint64 version)
+{
+    if (version < 0 || st->memo == NULL)
+        return NULL;
+    MemoEntry *e = g_hash_table_lookup(st->memo, key);
+    return e != NULL && e->version == version ? e->value : NULL;
+}
+
+void gw_store_memo_put(GwStore *st, const char *key, gint64 version, gpointer value,
+                       GDestroyNotify value_free)
+{
+    if (version < 0) {
+        if (value_free != NULL)
+            value_free(value);
+        return;
+    }
+    if (st->memo == NULL)
+        st->memo = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, memo_entry_free);
+    else if (g_hash_table_size(st->memo) >= MEMO_MAX)
+        g_hash_table_remove_all(st->memo);
+    MemoEntry *e = g_new0(MemoEntry, 1);
+    e->version = version;
+    e->value = value;
+    e->value_free = value_free;
+    g_hash_table_replace(st->memo, g_strdup(key), e);
+}
+
+GPtrArray *gw_store_memo_copy_array(const GPtrArray *arr, GCopyFunc copy, GDestroyNotify free_fn)
+{
+    GPtrArray *out = g_ptr_array_new_full(arr->len, free_fn);
+    for (guint i = 0; i < arr->len; i++)
+        g_ptr_array_add(out, copy(g_ptr_array_index(arr, i), NULL));
+    return out;
 }
 
 /* ---- migrations ---- */
@@ -863,8 +977,41 @@ GwStatus gw_store_provider_key_get(GwStore *st, const char *name, GwProviderKey 
     return gs;
 }
 
+static gpointer pk_copy(gconstpointer src, gpointer unused G_GNUC_UNUSED)
+{
+    const GwProviderKey *p = src;
+    GwProviderKey *c = g_new0(GwProviderKey, 1);
+    *c = *p;
+    c->name = g_strdup(p->name);
+    c->provider = g_strdup(p->provider);
+    c->base_url = g_strdup(p->base_url);
+    c->api_version = g_strdup(p->api_version);
+    c->secret_enc = p->secret_enc != NULL ? g_bytes_ref(p->secret_enc) : NULL;
+    c->secret_hint = g_strdup(p->secret_hint);
+    return c;
+}
+
+static GwStatus pk_get_by_id(GwStore *st, gint64 id, GwProviderKey **out, GError **err);
+
 GwStatus gw_store_provider_key_get_by_id(GwStore *st, gint64 id, GwProviderKey **out,
                                          GError **err)
+{
+    gint64 version = gw_store_config_version(st);
+    char key[48];
+    g_snprintf(key, sizeof key, "pk:%" G_GINT64_FORMAT, id);
+    const GwProviderKey *m = gw_store_memo_get(st, key, version);
+    if (m != NULL) {
+        *out = pk_copy(m, NULL);
+        return GW_OK;
+    }
+    GwStatus gs = pk_get_by_id(st, id, out, err);
+    if (gs == GW_OK)
+        gw_store_memo_put(st, key, version, pk_copy(*out, NULL),
+                          (GDestroyNotify)gw_provider_key_free);
+    return gs;
+}
+
+static GwStatus pk_get_by_id(GwStore *st, gint64 id, GwProviderKey **out, GError **err)
 {
     sqlite3_stmt *s = NULL;
     GwStatus gs = stmt_get(st, ST_PK_GET_ID, &s, err);
@@ -1172,11 +1319,51 @@ check_rc:
     return gs;
 }
 
+static gpointer vk_copy(gconstpointer src, gpointer unused G_GNUC_UNUSED)
+{
+    const GwVirtualKey *v = src;
+    GwVirtualKey *c = g_new0(GwVirtualKey, 1);
+    *c = *v;
+    c->name = g_strdup(v->name);
+    c->token_hash = g_strdup(v->token_hash);
+    c->token_prefix = g_strdup(v->token_prefix);
+    c->provider_key_name = g_strdup(v->provider_key_name);
+    c->allowed_models = g_strdupv(v->allowed_models);
+    c->agent_name = g_strdup(v->agent_name);
+    c->department_name = g_strdup(v->department_name);
+    c->status = g_strdup(v->status);
+    return c;
+}
+
+static GwStatus vk_find_by_hash(GwStore *st, const char *token_hash, GwVirtualKey **out,
+                                GError **err);
+
+/* Found keys are kept per connection while the configuration is unchanged; unknown tokens are
+ * not (they would let a caller fill the memo). */
 GwStatus gw_store_vk_find_by_hash(GwStore *st, const char *token_hash, GwVirtualKey **out,
                                   GError **err)
 {
     if (token_hash == NULL)
         return gw_fail(err, GW_EINVAL, "virtual key lookup: no hash");
+    gint64 version = gw_store_config_version(st);
+    char *key = g_strconcat("vk:", token_hash, NULL);
+    const GwVirtualKey *m = gw_store_memo_get(st, key, version);
+    GwStatus gs = GW_OK;
+    if (m != NULL) {
+        *out = vk_copy(m, NULL);
+    } else {
+        gs = vk_find_by_hash(st, token_hash, out, err);
+        if (gs == GW_OK)
+            gw_store_memo_put(st, key, version, vk_copy(*out, NULL),
+                              (GDestroyNotify)gw_virtual_key_free);
+    }
+    g_free(key);
+    return gs;
+}
+
+static GwStatus vk_find_by_hash(GwStore *st, const char *token_hash, GwVirtualKey **out,
+                                GError **err)
+{
     sqlite3_stmt *s = NULL;
     GwStatus gs = stmt_get(st, ST_VK_FIND_HASH, &s, err);
     if (gs != GW_OK)
@@ -1284,7 +1471,39 @@ static GwStatus model_map_normalize(const char *text, char **out, GError **err)
     return gs;
 }
 
+static gpointer target_copy(gconstpointer src, gpointer unused G_GNUC_UNUSED)
+{
+    const GwTarget *t = src;
+    GwTarget *c = g_new0(GwTarget, 1);
+    *c = *t;
+    c->provider_key_name = g_strdup(t->provider_key_name);
+    c->provider = g_strdup(t->provider);
+    c->model_map = t->model_map != NULL ? json_deep_copy(t->model_map) : NULL;
+    return c;
+}
+
+static GwStatus vk_targets(GwStore *st, gint64 vk_id, GPtrArray **out, GError **err);
+
 GwStatus gw_store_vk_targets(GwStore *st, gint64 vk_id, GPtrArray **out, GError **err)
+{
+    gint64 version = gw_store_config_version(st);
+    char key[48];
+    g_snprintf(key, sizeof key, "targets:%" G_GINT64_FORMAT, vk_id);
+    const GPtrArray *m = gw_store_memo_get(st, key, version);
+    if (m != NULL) {
+        *out = gw_store_memo_copy_array(m, target_copy, (GDestroyNotify)gw_target_free);
+        return GW_OK;
+    }
+    GwStatus gs = vk_targets(st, vk_id, out, err);
+    if (gs == GW_OK)
+        gw_store_memo_put(st, key, version,
+                          gw_store_memo_copy_array(*out, target_copy,
+                                                   (GDestroyNotify)gw_target_free),
+                          (GDestroyNotify)g_ptr_array_unref);
+    return gs;
+}
+
+static GwStatus vk_targets(GwStore *st, gint64 vk_id, GPtrArray **out, GError **err)
 {
     sqlite3_stmt *s = NULL;
     GwStatus gs = stmt_get(st, ST_TARGET_LIST, &s, err);
@@ -1472,6 +1691,10 @@ GwLogRow *gw_log_row_new(void)
     row->attempts = g_ptr_array_new_with_free_func((GDestroyNotify)gw_attempt_free);
     row->properties = g_ptr_array_new_with_free_func((GDestroyNotify)log_property_free);
     row->decisions = g_ptr_array_new_with_free_func((GDestroyNotify)log_decision_free);
+    row->cache_bucket_idx = -1;
+    row->cache_similarity = -1;
+    row->cache_saved_nanos = -1;
+    row->cache_latency_ms = -1;
     return row;
 }
 
@@ -1508,6 +1731,9 @@ void gw_log_row_free(GwLogRow *row)
     g_free(row->policy_result);
     if (row->decisions != NULL)
         g_ptr_array_unref(row->decisions);
+    g_free(row->cache_status);
+    g_free(row->cache_kind);
+    g_free(row->cache_source_request_id);
     g_free(row);
 }
 
@@ -1674,6 +1900,38 @@ static GwStatus decisions_insert(GwStore *st, gint64 log_id, const GwLogRow *r, 
     return gs;
 }
 
+static const char SQL_LOG_CACHE[] =
+    "UPDATE request_logs SET cache_status = ?2, cache_kind = ?3, cache_source_request_id = ?4, "
+    "cache_bucket_idx = ?5, cache_similarity = ?6, cache_saved_nanos = ?7, cache_latency_ms = ?8 "
+    "WHERE id = ?1";
+
+/* The response cache's columns of a row that used the cache (the others keep their NULLs). */
+static GwStatus log_cache_insert(GwStore *st, gint64 log_id, const GwLogRow *r, GError **err)
+{
+    if (r->cache_status == NULL)
+        return GW_OK;
+    sqlite3_stmt *s = NULL;
+    GwStatus gs = gw_store_prepare(st, SQL_LOG_CACHE, &s, err);
+    if (gs != GW_OK)
+        return gs;
+    int rc;
+    BIND(sqlite3_bind_int64(s, 1, log_id));
+    BIND(bind_text(s, 2, r->cache_status));
+    BIND(bind_text(s, 3, r->cache_kind));
+    BIND(bind_text(s, 4, r->cache_source_request_id));
+    BIND(bind_opt(s, 5, r->cache_bucket_idx));
+    BIND(r->cache_similarity >= 0 ? sqlite3_bind_double(s, 6, r->cache_similarity)
+                                  : sqlite3_bind_null(s, 6));
+    BIND(bind_opt(s, 7, r->cache_saved_nanos));
+    BIND(bind_opt(s, 8, r->cache_latency_ms));
+    rc = sqlite3_step(s);
+check_rc:
+    if (rc != SQLITE_DONE)
+        gs = db_fail(st, rc, "writing the cache columns", err);
+    stmt_done(s);
+    return gs;
+}
+
 GwStatus gw_store_log_insert(GwStore *st, GwLogRow **rows, guint n, GError **err)
 {
     if (n == 0)
@@ -1704,6 +1962,8 @@ GwStatus gw_store_log_insert(GwStore *st, GwLogRow **rows, guint n, GError **err
             gs = properties_insert(st, log_id, i, rows[i]->properties, err);
         if (gs == GW_OK)
             gs = decisions_insert(st, log_id, rows[i], err);
+        if (gs == GW_OK)
+            gs = log_cache_insert(st, log_id, rows[i], err);
     }
     return tx_end(st, gs, err);
 }
@@ -1832,6 +2092,30 @@ static GwStatus properties_json(GwStore *st, gint64 log_id, json_t **out, GError
     return GW_OK;
 }
 
+/* The cache columns of a LOG_SELECT row (after l.id) into obj. */
+static void log_cache_json(sqlite3_stmt *s, json_t *obj)
+{
+    static const struct {
+        const char *key;
+        char kind;
+    } cols[] = {{"cache_status", 's'},      {"cache_kind", 's'},        {"cache_source_request_id", 's'},
+                {"cache_bucket_idx", 'i'},  {"cache_similarity", 'r'},  {"cache_saved_nanos", 'i'},
+                {"cache_latency_ms", 'i'}};
+    for (int i = 0; i < (int)G_N_ELEMENTS(cols); i++) {
+        int c = LOG_LIST_COL_ID + 1 + i;
+        json_t *v;
+        if (sqlite3_column_type(s, c) == SQLITE_NULL)
+            v = json_null();
+        else if (cols[i].kind == 'i')
+            v = json_integer(sqlite3_column_int64(s, c));
+        else if (cols[i].kind == 'r')
+            v = json_real(sqlite3_column_double(s, c));
+        else
+            v = json_text(s, c);
+        json_object_set_new(obj, cols[i].key, v);
+    }
+}
+
 /* Steps a bound LOG_SELECT statement into a JSON array (*out) and resets it. */
 static GwStatus log_rows_json(GwStore *st, sqlite3_stmt *s, json_t **out, GError **err)
 {
@@ -1860,6 +2144,7 @@ static GwStatus log_rows_json(GwStore *st, sqlite3_stmt *s, json_t **out, GError
         g_free(usd);
         gint64 id = sqlite3_column_int64(s, LOG_LIST_COL_ID);
         json_object_set_new(obj, "id", json_integer(id));
+        log_cache_json(s, obj);
         json_t *attempts = NULL, *props = NULL;
         gs = attempts_json(st, id, &attempts, err);
         if (gs == GW_OK)
@@ -2225,6 +2510,13 @@ static void price_from_row(sqlite3_stmt *s, GwPrice *p)
     p->effective_from = sqlite3_column_int64(s, 5);
 }
 
+gsize gw_store_model_prefix(const char *model, gsize len)
+{
+    while (len > 0 && model[--len] != '-')
+        ;
+    return len;
+}
+
 GwStatus gw_store_price_find(GwStore *st, const char *model, gint64 at_ms, GwPrice *out,
                              GError **err)
 {
@@ -2234,10 +2526,16 @@ GwStatus gw_store_price_find(GwStore *st, const char *model, gint64 at_ms, GwPri
     GwStatus gs = stmt_get(st, ST_PRICE_FIND, &s, err);
     if (gs != GW_OK)
         return gs;
-    int rc;
-    BIND(bind_text(s, 1, model));
-    BIND(sqlite3_bind_int64(s, 2, at_ms));
-    rc = sqlite3_step(s);
+    /* The exact name, then each shorter name ending before a '-', longest first: an indexed
+     * lookup each, where one query matching prefixes in SQL scanned the whole table. */
+    int rc = SQLITE_DONE;
+    for (gsize len = strlen(model); len > 0 && rc == SQLITE_DONE;
+         len = gw_store_model_prefix(model, len)) {
+        sqlite3_reset(s);
+        BIND(sqlite3_bind_text(s, 1, model, (int)len, SQLITE_STATIC));
+        BIND(sqlite3_bind_int64(s, 2, at_ms));
+        rc = sqlite3_step(s);
+    }
 check_rc:
     if (rc == SQLITE_ROW) {
         memset(out, 0, sizeof *out);

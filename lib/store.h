@@ -138,6 +138,14 @@ typedef struct {
     GPtrArray *decisions;        /* GwLogDecision*, owned, may be empty */
     char *request_headers;       /* JSON object of the client's headers without credentials
                                     (0007; gw_tracking_log_headers), NULL = not kept */
+    /* response cache (0006): all NULL / -1 when the request did not use the cache */
+    char *cache_status;          /* "HIT" | "MISS" */
+    char *cache_kind;            /* "exact" | "semantic" on a hit */
+    char *cache_source_request_id; /* hit: the request whose answer was served */
+    int cache_bucket_idx;        /* hit: slot served, -1 = none */
+    double cache_similarity;     /* semantic hit: cosine similarity, < 0 = none */
+    gint64 cache_saved_nanos;    /* hit: what the upstream call cost, -1 = none/unknown */
+    gint64 cache_latency_ms;     /* lookup time, -1 = no lookup */
 } GwLogRow;
 
 /* What one policy decided for a request (stored in policy_decisions). */

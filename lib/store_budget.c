@@ -370,6 +370,7 @@ typedef struct {
     const char *scope;   /* static */
     gint64 scope_id;
     char *name;
+    char *period_name;   /* "daily", … */
     GwBudgetPeriod period;
     int reset_day;
     gint64 hard, soft;   /* -1 = none */
@@ -380,7 +381,18 @@ static void budget_free(gpointer p)
 {
     Budget *b = p;
     g_free(b->name);
+    g_free(b->period_name);
     g_free(b);
+}
+
+static gpointer budget_copy(gconstpointer src, gpointer unused G_GNUC_UNUSED)
+{
+    const Budget *b = src;
+    Budget *c = g_new0(Budget, 1);
+    *c = *b;
+    c->name = g_strdup(b->name);
+    c->period_name = g_strdup(b->period_name);
+    return c;
 }
 
 /* Key first, so a refusal names the narrowest budget. */
@@ -392,8 +404,9 @@ static const char SQL_BUDGETS_FOR[] =
     "OR (b.scope = 'department' AND b.scope_id = ?3) "
     "ORDER BY " SCOPE_ORDER_SQL("b.scope");
 
-static GwStatus budgets_for(GwStore *st, gint64 vk_id, gint64 agent_id, gint64 dept_id,
-                            gint64 now_ms, GPtrArray **out, GError **err)
+/* The budget rows of a key (no periods yet). */
+static GwStatus budget_rows(GwStore *st, gint64 vk_id, gint64 agent_id, gint64 dept_id,
+                            GPtrArray **out, GError **err)
 {
     sqlite3_stmt *s = NULL;
     GwStatus gs = stmt_open(st, SQL_BUDGETS_FOR, ARGS(PID(vk_id), PID(agent_id), PID(dept_id)),
@@ -409,12 +422,11 @@ static GwStatus budgets_for(GwStore *st, gint64 vk_id, gint64 agent_id, gint64 d
         b->scope = scope_static((const char *)sqlite3_column_text(s, 1));
         b->scope_id = sqlite3_column_int64(s, 2);
         b->name = g_strdup((const char *)sqlite3_column_text(s, 3));
-        const char *period = (const char *)sqlite3_column_text(s, 4);
+        b->period_name = g_strdup((const char *)sqlite3_column_text(s, 4));
         b->reset_day = sqlite3_column_int(s, 5);
         b->hard = col_opt(s, 6);
         b->soft = col_opt(s, 7);
-        if (b->scope == NULL || !gw_budget_period_parse(period, &b->period) ||
-            !gw_budget_period(period, b->reset_day, now_ms, &b->start, &b->end)) {
+        if (b->scope == NULL || !gw_budget_period_parse(b->period_name, &b->period)) {
             gs = gw_fail(err, GW_EDB, "budget %" G_GINT64_FORMAT " is invalid", b->id);
             break;
         }
@@ -425,6 +437,38 @@ static GwStatus budgets_for(GwStore *st, gint64 vk_id, gint64 agent_id, gint64 d
     if (gs != GW_OK) {
         g_ptr_array_unref(arr);
         return gs;
+    }
+    *out = arr;
+    return GW_OK;
+}
+
+/* The budgets of a key with their periods at now_ms. The rows are kept per connection while the
+ * configuration is unchanged (store_internal.h, memo). */
+static GwStatus budgets_for(GwStore *st, gint64 vk_id, gint64 agent_id, gint64 dept_id,
+                            gint64 now_ms, GPtrArray **out, GError **err)
+{
+    gint64 version = gw_store_config_version(st);
+    char key[96];
+    g_snprintf(key, sizeof key, "budgets:%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT,
+               vk_id, agent_id, dept_id);
+    const GPtrArray *m = gw_store_memo_get(st, key, version);
+    GPtrArray *arr = NULL;
+    if (m != NULL) {
+        arr = gw_store_memo_copy_array(m, budget_copy, budget_free);
+    } else {
+        GwStatus gs = budget_rows(st, vk_id, agent_id, dept_id, &arr, err);
+        if (gs != GW_OK)
+            return gs;
+        gw_store_memo_put(st, key, version,
+                          gw_store_memo_copy_array(arr, budget_copy, budget_free),
+                          (GDestroyNotify)g_ptr_array_unref);
+    }
+    for (guint i = 0; i < arr->len; i++) {
+        Budget *b = g_ptr_array_index(arr, i);
+        if (!gw_budget_period(b->period_name, b->reset_day, now_ms, &b->start, &b->end)) {
+            g_ptr_array_unref(arr);
+            return gw_fail(err, GW_EDB, "budget %" G_GINT64_FORMAT " is invalid", b->id);
+        }
     }
     *out = arr;
     return GW_OK;
@@ -695,8 +739,43 @@ static const char SQL_RATES_FOR[] =
     "OR (scope = 'agent' AND scope_id = ?2) OR (scope = 'department' AND scope_id = ?3) "
     "ORDER BY " SCOPE_ORDER_SQL("scope") ", per, property, id";
 
+static gpointer rate_rule_copy(gconstpointer src, gpointer unused G_GNUC_UNUSED)
+{
+    const GwRateRule *r = src;
+    GwRateRule *c = g_new0(GwRateRule, 1);
+    *c = *r;
+    c->scope = g_strdup(r->scope);
+    c->per = g_strdup(r->per);
+    c->property = g_strdup(r->property);
+    return c;
+}
+
+static GwStatus rate_limits_for_key(GwStore *st, gint64 vk_id, gint64 agent_id,
+                                    gint64 department_id, GPtrArray **out, GError **err);
+
 GwStatus gw_store_rate_limits_for_key(GwStore *st, gint64 vk_id, gint64 agent_id,
                                       gint64 department_id, GPtrArray **out, GError **err)
+{
+    gint64 version = gw_store_config_version(st);
+    char key[96];
+    g_snprintf(key, sizeof key, "rates:%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT,
+               vk_id, agent_id, department_id);
+    const GPtrArray *m = gw_store_memo_get(st, key, version);
+    if (m != NULL) {
+        *out = gw_store_memo_copy_array(m, rate_rule_copy, (GDestroyNotify)gw_rate_rule_free);
+        return GW_OK;
+    }
+    GwStatus gs = rate_limits_for_key(st, vk_id, agent_id, department_id, out, err);
+    if (gs == GW_OK)
+        gw_store_memo_put(st, key, version,
+                          gw_store_memo_copy_array(*out, rate_rule_copy,
+                                                   (GDestroyNotify)gw_rate_rule_free),
+                          (GDestroyNotify)g_ptr_array_unref);
+    return gs;
+}
+
+static GwStatus rate_limits_for_key(GwStore *st, gint64 vk_id, gint64 agent_id,
+                                    gint64 department_id, GPtrArray **out, GError **err)
 {
     sqlite3_stmt *s = NULL;
     GwStatus gs = stmt_open(st, SQL_RATES_FOR, ARGS(PID(vk_id), PID(agent_id),
@@ -769,19 +848,26 @@ GwStatus gw_store_rate_limit_list_json(GwStore *st, json_t **out, GError **err)
 
 /* ---- model output limits ---- */
 
-/* Same match as gw_store_price_find (exact, else the longest "model-" prefix; not LIKE, whose
- * wildcards model names contain), but the limit is a property of the model, not of a price
+/* Same names as gw_store_price_find (exact, else each shorter "model-" prefix, longest first,
+ * by the (model, effective_from) index), but the limit is a property of the model, not of a price
  * date: rows added later by price set carry none, so the newest row that records one wins. */
 static const char SQL_MAX_OUTPUT[] =
-    "SELECT max_output_tokens FROM model_prices WHERE max_output_tokens IS NOT NULL "
-    "AND (model = ?1 OR substr(?1, 1, length(model) + 1) = model || '-') "
-    "ORDER BY length(model) DESC, effective_from DESC LIMIT 1";
+    "SELECT max_output_tokens FROM model_prices WHERE model = ?1 "
+    "AND max_output_tokens IS NOT NULL ORDER BY effective_from DESC LIMIT 1";
 
 GwStatus gw_store_price_max_output(GwStore *st, const char *model, gint64 *out, GError **err)
 {
     if (model == NULL || out == NULL)
         return gw_fail(err, GW_EINVAL, "output limit lookup: no model");
     *out = -1;
-    return query_i64(st, SQL_MAX_OUTPUT, ARGS(PS(model)), "looking up an output limit", out,
-                     NULL, err);
+    gboolean found = FALSE;
+    GwStatus gs = GW_OK;
+    for (gsize len = strlen(model); len > 0 && !found && gs == GW_OK;
+         len = gw_store_model_prefix(model, len)) {
+        char *name = g_strndup(model, len);
+        gs = query_i64(st, SQL_MAX_OUTPUT, ARGS(PS(name)), "looking up an output limit", out,
+                       &found, err);
+        g_free(name);
+    }
+    return gs;
 }

@@ -17,6 +17,24 @@ GwStatus gw_store_fail(GwStore *st, int rc, const char *what, GError **err);
 GwStatus gw_store_begin(GwStore *st, GError **err);
 /* COMMIT when gs is GW_OK (returning the commit's status), else ROLLBACK and return gs. */
 GwStatus gw_store_end(GwStore *st, GwStatus gs, GError **err);
+/* store_policy.c's cache of compiled policies on this connection, created on first use with
+ * value_free for its values (keys must point into the values); freed with the store. */
+GHashTable *gw_store_policy_cache(GwStore *st, GDestroyNotify value_free);
+/* Model names priced by a shorter name: "gpt-4o-mini-2024-07-18" is priced as itself, else
+ * "gpt-4o-mini-2024-07", "gpt-4o-mini-2024", "gpt-4o-mini", … Given a candidate's length, returns
+ * the next shorter one's (the text before the last '-' within it), 0 when there is none. */
+gsize gw_store_model_prefix(const char *model, gsize len);
+/* Memo of configuration reads on this connection. gw_store_config_version reads the counter that
+ * triggers bump on every change to a configuration table (0009); -1 when it cannot be read (then
+ * nothing is memoized). A value put at a version is returned (borrowed) only while the counter
+ * still has that version: read the version BEFORE the data it labels. */
+gint64 gw_store_config_version(GwStore *st);
+gconstpointer gw_store_memo_get(GwStore *st, const char *key, gint64 version);
+/* Takes ownership of value (freed with value_free, also at once when version is -1). */
+void gw_store_memo_put(GwStore *st, const char *key, gint64 version, gpointer value,
+                       GDestroyNotify value_free);
+/* A deep copy of an array of copy()-able elements, with free_fn set. */
+GPtrArray *gw_store_memo_copy_array(const GPtrArray *arr, GCopyFunc copy, GDestroyNotify free_fn);
 /* Current time in Unix ms (the store's clock). */
 gint64 gw_store_now_ms(void);
 

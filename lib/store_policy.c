@@ -200,6 +200,71 @@ static void policy_free(gpointer p)
     gw_policy_free(p);
 }
 
+/* A compiled policy kept on the connection, with the stored text it was compiled from: reused
+ * while the row is unchanged, so a regex is compiled once per worker thread, not per request. */
+typedef struct {
+    gint64 id;        /* hash key */
+    char *name, *kind, *config, *action;
+    GwPolicy *policy; /* one reference */
+} CachedPolicy;
+
+/* Cached policies beyond this are dropped (all at once): removed rows never pile up. */
+#define POLICY_CACHE_MAX 4096
+
+static void cached_policy_free(gpointer data)
+{
+    CachedPolicy *c = data;
+    g_free(c->name);
+    g_free(c->kind);
+    g_free(c->config);
+    g_free(c->action);
+    gw_policy_free(c->policy);
+    g_free(c);
+}
+
+static gboolean text_eq(const char *a, const char *b)
+{
+    return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+/* The compiled policy for one row of SQL_FOR_KEY (a new reference in *out). */
+static GwStatus policy_from_row(GwStore *st, sqlite3_stmt *s, GwPolicy **out, GError **err)
+{
+    gint64 id = sqlite3_column_int64(s, 0);
+    const char *name = (const char *)sqlite3_column_text(s, 1);
+    const char *kind = (const char *)sqlite3_column_text(s, 2);
+    const char *config = (const char *)sqlite3_column_text(s, 3);
+    const char *action = (const char *)sqlite3_column_text(s, 4);
+    GHashTable *cache = gw_store_policy_cache(st, cached_policy_free);
+    CachedPolicy *c = g_hash_table_lookup(cache, &id);
+    if (c != NULL && text_eq(c->name, name) && text_eq(c->kind, kind) &&
+        text_eq(c->config, config) && text_eq(c->action, action)) {
+        *out = gw_policy_ref(c->policy);
+        return GW_OK;
+    }
+    GwPolicy *p = NULL;
+    GError *perr = NULL;
+    if (gw_policy_compile(id, name, kind, config, action, &p, &perr) != GW_OK) {
+        /* Fail closed: skipping a broken policy would silently lift a restriction. */
+        GwStatus gs = gw_fail(err, GW_EINVAL, "stored policy %" G_GINT64_FORMAT " is invalid: %s",
+                              id, perr->message);
+        g_error_free(perr);
+        return gs;
+    }
+    if (g_hash_table_size(cache) >= POLICY_CACHE_MAX)
+        g_hash_table_remove_all(cache);
+    c = g_new0(CachedPolicy, 1);
+    c->id = id;
+    c->name = g_strdup(name);
+    c->kind = g_strdup(kind);
+    c->config = g_strdup(config);
+    c->action = g_strdup(action);
+    c->policy = p;
+    g_hash_table_replace(cache, &c->id, c);
+    *out = gw_policy_ref(p);
+    return GW_OK;
+}
+
 GwStatus gw_store_policies_for_key(GwStore *st, gint64 vk_id, gint64 agent_id,
                                    gint64 department_id, GPtrArray **out, GError **err)
 {
@@ -214,20 +279,10 @@ GwStatus gw_store_policies_for_key(GwStore *st, gint64 vk_id, gint64 agent_id,
     GPtrArray *list = g_ptr_array_new_with_free_func(policy_free);
     int rc = SQLITE_DONE;
     while (gs == GW_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(s, 1);
         GwPolicy *p = NULL;
-        GError *perr = NULL;
-        if (gw_policy_compile(sqlite3_column_int64(s, 0), name,
-                              (const char *)sqlite3_column_text(s, 2),
-                              (const char *)sqlite3_column_text(s, 3),
-                              (const char *)sqlite3_column_text(s, 4), &p, &perr) != GW_OK) {
-            /* Fail closed: skipping a broken policy would silently lift a restriction. */
-            gs = gw_fail(err, GW_EINVAL, "stored policy %" G_GINT64_FORMAT " is invalid: %s",
-                         (gint64)sqlite3_column_int64(s, 0), perr->message);
-            g_error_free(perr);
-            break;
-        }
-        g_ptr_array_add(list, p);
+        gs = policy_from_row(st, s, &p, err);
+        if (gs == GW_OK)
+            g_ptr_array_add(list, p);
     }
     if (gs == GW_OK && rc != SQLITE_DONE)
         gs = gw_store_fail(st, rc, "loading policies", err);

@@ -49,6 +49,11 @@ const ctx = useGateway({
       headers: { 'alephant-property-env': XSS_IMG, 'alephant-property-sheet': FORMULA, 'x-echo': XSS_SCRIPT },
       body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `${XSS_SCRIPT} and ${XSS_IMG}` }] }),
     });
+    // The response cache: the same request twice, a miss then a hit.
+    const cached = JSON.stringify({ model: 'gpt-4o-mini', temperature: 0, messages: [{ role: 'user', content: `cache me ${RUN}` }] });
+    const on = { 'alephant-cache-enabled': 'true', 'alephant-property-env': `cache-${RUN}` };
+    assert.equal((await send('miss', VK_B, { headers: on, body: cached })).headers['alephant-cache'], 'MISS');
+    assert.equal((await send('hit', VK_B, { headers: on, body: cached })).headers['alephant-cache'], 'HIT');
     await gw.waitForLogs((r) => Object.values(ids).includes(r.request_id), { count: Object.keys(ids).length });
   },
 });
@@ -87,7 +92,7 @@ ctx.test('the API needs a token, and a viewer token reads the logs', async () =>
   const res = await admin('/api/logs', { token: null });
   assert.equal(res.status, 401);
   const all = await apiJson('/api/logs?limit=200');
-  assert.deepEqual(names(all.rows.map((r) => r.request_id)), ['xss', 'omit', 'bad', 'stream', 'step', 'plan']);
+  assert.deepEqual(names(all.rows.map((r) => r.request_id)), ['hit', 'miss', 'xss', 'omit', 'bad', 'stream', 'step', 'plan']);
   for (const r of all.rows) {
     assert.equal(r.request_body, undefined, 'the list carries no bodies');
     assert.equal(typeof r.id, 'number');
@@ -96,7 +101,7 @@ ctx.test('the API needs a token, and a viewer token reads the logs', async () =>
 
 ctx.test('every filter of the log search', async () => {
   const q = async (query) => names(await found(query));
-  assert.deepEqual(await q('virtual_key=logs-b'), ['xss', 'omit', 'stream']);
+  assert.deepEqual(await q('virtual_key=logs-b'), ['hit', 'miss', 'xss', 'omit', 'stream']);
   assert.deepEqual(await q('virtual_key=no-such-key'), []);
   assert.deepEqual(await q('agent=bot'), ['bad', 'step', 'plan']);
   assert.deepEqual(await q('department=sales&virtual_key=logs-a'), ['bad', 'step', 'plan']);
@@ -104,16 +109,21 @@ ctx.test('every filter of the log search', async () => {
   const all = await apiJson('/api/logs?limit=200');
   const provider = all.rows.find((r) => r.request_id === ids.plan).provider;
   assert.ok(provider);
-  assert.deepEqual(await q(`provider=${encodeURIComponent(provider)}`), ['xss', 'omit', 'stream', 'step', 'plan']);
+  const withProvider = names(all.rows.filter((r) => r.provider === provider).map((r) => r.request_id));
+  assert.ok(['xss', 'omit', 'stream', 'step', 'plan'].every((n) => withProvider.includes(n)));
+  assert.deepEqual(await q(`provider=${encodeURIComponent(provider)}`), withProvider);
+  assert.deepEqual(await q('provider=no-such-provider'), []);
   assert.deepEqual(await q('status=400'), ['bad']);
   assert.deepEqual(await q('status=4xx'), ['bad']);
   assert.deepEqual(await q('status=error'), ['bad']);
-  assert.deepEqual(await q('status=ok'), ['xss', 'omit', 'stream', 'step', 'plan']);
+  assert.deepEqual(await q('status=ok'), ['hit', 'miss', 'xss', 'omit', 'stream', 'step', 'plan']);
   assert.deepEqual(await q(`session_id=s-${RUN}`), ['step', 'plan']);
   assert.deepEqual(await q(`property=env&value=prod-${RUN}`), ['stream', 'plan']);
   assert.deepEqual(await q(`property=env&value=${encodeURIComponent(XSS_IMG)}`), ['xss']);
   assert.deepEqual(await q('property=sheet'), ['xss']);
-  assert.deepEqual(await q('cache=MISS'), []); // no cache configured here: no row has a cache status
+  assert.deepEqual(await q('cache=MISS'), ['miss']);
+  assert.deepEqual(await q('cache=hit'), ['hit']);
+  assert.deepEqual(await q('cache=HIT&virtual_key=logs-a'), []);
   const plan = all.rows.find((r) => r.request_id === ids.plan);
   const step = all.rows.find((r) => r.request_id === ids.step);
   assert.deepEqual(await q(`from=${plan.created_at}&to=${step.created_at + 1}`), ['step', 'plan']);
@@ -137,7 +147,7 @@ ctx.test('keyset pages: every row once, newest first', async () => {
   }
   assert.equal(new Set(seen).size, seen.length, 'no row twice');
   assert.deepEqual(seen, [...seen].sort((a, b) => b - a), 'newest first');
-  assert.equal(seen.length, 6);
+  assert.equal(seen.length, 8);
   // The page: a GET form, and an Older link carrying the filters and the cursor.
   const page = await admin('/logs?limit=2&virtual_key=logs-a');
   assert.equal(page.status, 200);
@@ -180,6 +190,13 @@ ctx.test('detail: headers without credentials, bodies, stream reassembly, omitte
   const omitPage = await admin(`/logs/${idOf('omit')}`);
   assert.ok(omitPage.text.includes('Not stored: the client sent alephant-omit-request'));
 
+  const hit = await apiJson(`/api/logs/${idOf('hit')}`);
+  assert.equal(hit.cache_status, 'HIT');
+  assert.equal(hit.cache_kind, 'exact');
+  assert.equal(hit.cache_source_request_id, ids.miss);
+  assert.ok(hit.cache_saved_nanos > 0);
+  assert.ok((await admin(`/logs/${idOf('hit')}`)).text.includes('cache_source_request_id'));
+
   assert.equal((await admin('/api/logs/999999999')).status, 404);
   assert.equal((await admin('/api/logs/abc')).status, 404);
   assert.equal((await admin('/logs/999999999')).status, 404);
@@ -206,11 +223,17 @@ ctx.test('sessions: list, path tree and requests', async () => {
 
 ctx.test('analytics: counted per bucket and by property, CSV with the formula guard', async () => {
   const a = await apiJson('/api/analytics?range=24h&by=property&property=env');
-  assert.equal(a.series.bucket, 'hour');
-  assert.equal(a.series.totals.requests, 6);
-  assert.equal(a.series.totals.errors, 1);
-  assert.equal(a.series.series.reduce((n, p) => n + p.requests, 0), 6);
   const row = (k) => a.breakdown.rows.find((r) => r.key === k);
+  assert.equal(a.series.bucket, 'hour');
+  assert.equal(a.series.totals.requests, 8);
+  assert.equal(a.series.totals.errors, 1);
+  assert.equal(a.series.series.reduce((n, p) => n + p.requests, 0), 8);
+  assert.equal(a.series.totals.cache_lookups, 2);
+  assert.equal(a.series.totals.cache_hits, 1);
+  assert.equal(a.series.totals.cache_hit_rate, 0.5);
+  assert.ok(a.series.totals.cache_saved_nanos > 0, 'the hit saved the priced call');
+  assert.equal(row(`cache-${RUN}`).requests, 2);
+  assert.equal(row(`cache-${RUN}`).cache_hit_rate, 0.5);
   assert.equal(row(`prod-${RUN}`).requests, 2);
   assert.equal(row(`dev-${RUN}`).requests, 1);
   assert.equal(row(XSS_IMG).requests, 1);
@@ -218,7 +241,7 @@ ctx.test('analytics: counted per bucket and by property, CSV with the formula gu
   assert.equal(typeof row(`prod-${RUN}`).latency_p50_ms, 'number');
 
   const byKey = await apiJson('/api/analytics?range=24h&by=virtual_key');
-  assert.equal(byKey.breakdown.rows.find((r) => r.key === 'logs-b').requests, 3);
+  assert.equal(byKey.breakdown.rows.find((r) => r.key === 'logs-b').requests, 5);
 
   const csv = await admin('/api/analytics/breakdown.csv?range=24h&by=property&property=sheet');
   assert.equal(csv.status, 200);

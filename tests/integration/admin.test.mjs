@@ -107,7 +107,8 @@ test('the viewer role reads logs and analytics but reaches no Keys page, key API
     const what = `viewer ${r.method} ${r.path}`;
     if (r.role === 'admin') assert.equal(res.status, 403, `${what}: ${res.status}`);
     else if (res.status === 303) assert.doesNotMatch(res.headers.location, /login/, what);
-    else assert.equal(res.status, 200, `${what}: ${res.status}`);
+    // A placeholder filled with "x" may name nothing (a log id, a session): 404, not refused.
+    else if (!(r.pattern.includes('{') && res.status === 404)) assert.equal(res.status, 200, `${what}: ${res.status}`);
     assertSecurityHeaders(res, what);
   }
 });

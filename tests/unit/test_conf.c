@@ -450,6 +450,35 @@ static void test_load_data_ignores_env(void)
     clear_env();
 }
 
+/* ---- cache ---- */
+static void test_cache_group(void)
+{
+    GwConf *c = load_ok("[paths]\nhome=/srv/gw\n");
+    g_assert_true(c->cache_enabled);
+    g_assert_cmpstr(c->cache_path, ==, "/srv/gw/cache.db");
+    g_assert_cmpint(c->cache_max_size_mb, ==, 1024);
+    g_assert_cmpstr(c->cache_scope, ==, "virtual_key");
+    g_assert_false(c->cache_semantic);
+    g_assert_cmpint(c->cache_semantic_max_entries, ==, 100000);
+    g_assert_cmpstr(c->cache_embeddings_model, ==, "");
+    gw_conf_free(c);
+    c = load_ok("[paths]\nhome=/srv/gw\n[cache]\nenabled=false\npath=c/x.db\nmax_size_mb=5\n"
+                "scope=department\nsemantic=true\nsemantic_max_entries=10\n"
+                "embeddings_model=text-embedding-3-small\n");
+    g_assert_false(c->cache_enabled);
+    g_assert_cmpstr(c->cache_path, ==, "/srv/gw/c/x.db");
+    g_assert_cmpint(c->cache_max_size_mb, ==, 5);
+    g_assert_cmpstr(c->cache_scope, ==, "department");
+    g_assert_true(c->cache_semantic);
+    g_assert_cmpint(c->cache_semantic_max_entries, ==, 10);
+    g_assert_cmpstr(c->cache_embeddings_model, ==, "text-embedding-3-small");
+    gw_conf_free(c);
+    load_bad("[cache]\nscope=tenant\n", "[cache] scope", "virtual_key|agent|department");
+    load_bad("[cache]\nmax_size_mb=0\n", "max_size_mb", NULL);
+    load_bad("[cache]\nsize=1\n", "unknown key", "size");
+}
+/* ---- end cache ---- */
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -463,5 +492,6 @@ int main(int argc, char **argv)
     g_test_add_func("/conf/booleans", test_booleans);
     g_test_add_func("/conf/env", test_env);
     g_test_add_func("/conf/load_data_ignores_env", test_load_data_ignores_env);
+    g_test_add_func("/conf/cache", test_cache_group);
     return g_test_run();
 }

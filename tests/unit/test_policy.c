@@ -6,6 +6,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "policy.h"
 #include "store.h"
@@ -757,6 +758,56 @@ static void test_store(Fixture *f, gconstpointer data G_GNUC_UNUSED)
     gw_virtual_key_free(c);
 }
 
+/* The store keeps compiled policies per connection: an unchanged row is not compiled again, a
+ * changed one (here edited by another connection, as an operator would) is. */
+static GwPolicy *first_policy(Fixture *f, const GwVirtualKey *vk, GPtrArray **pols)
+{
+    GError *err = NULL;
+    g_assert_cmpint(gw_store_policies_for_key(f->st, vk->id, vk->agent_id, vk->department_id,
+                                              pols, &err),
+                    ==, GW_OK);
+    g_assert_cmpuint((*pols)->len, ==, 1);
+    return g_ptr_array_index(*pols, 0);
+}
+
+static gboolean blocks_max_tokens(GPtrArray *pols, gint64 max_tokens)
+{
+    GwPolicyInput in;
+    input_init(&in);
+    in.max_tokens = max_tokens;
+    GPtrArray *ds = g_ptr_array_new_with_free_func((GDestroyNotify)gw_policy_decision_free);
+    const GwPolicyDecision *blocking = NULL;
+    gboolean blocked = gw_policy_evaluate(pols, &in, ds, &blocking);
+    g_ptr_array_unref(ds);
+    return blocked;
+}
+
+static void test_store_cache(Fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+    GwVirtualKey *a = make_vk(f, "key-a", NULL, NULL);
+    add(f, "cap", "global", NULL, 0); /* max_tokens, max 100 */
+    GPtrArray *p1 = NULL, *p2 = NULL, *p3 = NULL;
+    GwPolicy *c1 = first_policy(f, a, &p1);
+    GwPolicy *c2 = first_policy(f, a, &p2);
+    g_assert_true(c1 == c2);
+    g_assert_false(blocks_max_tokens(p2, 50));
+
+    sqlite3 *db = NULL;
+    g_assert_cmpint(sqlite3_open(f->path, &db), ==, SQLITE_OK);
+    g_assert_cmpint(sqlite3_exec(db, "UPDATE policies SET config = '{\"max\": 10}'", NULL, NULL,
+                                 NULL),
+                    ==, SQLITE_OK);
+    sqlite3_close(db);
+    GwPolicy *c3 = first_policy(f, a, &p3);
+    g_assert_true(c3 != c1);
+    g_assert_true(blocks_max_tokens(p3, 50));
+    g_assert_false(blocks_max_tokens(p1, 50)); /* a list already handed out stays valid */
+    g_ptr_array_unref(p1);
+    g_ptr_array_unref(p2);
+    g_ptr_array_unref(p3);
+    gw_virtual_key_free(a);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -771,5 +822,7 @@ int main(int argc, char **argv)
     g_test_add_func("/policy/order", test_order);
     g_test_add_func("/policy/refused", test_refused);
     g_test_add("/policy/store", Fixture, NULL, fixture_setup, test_store, fixture_teardown);
+    g_test_add("/policy/store-cache", Fixture, NULL, fixture_setup, test_store_cache,
+               fixture_teardown);
     return g_test_run();
 }

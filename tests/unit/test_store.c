@@ -504,6 +504,13 @@ static void test_logs(Fixture *f, gconstpointer data G_GNUC_UNUSED)
     full->user_agent = g_strdup("test/1.0");
     full->upstream_request_id = g_strdup("req_1");
     full->client_request_id = g_strdup("my-id");
+    full->cache_status = g_strdup("HIT");
+    full->cache_kind = g_strdup("semantic");
+    full->cache_source_request_id = g_strdup("00000000-0000-7000-8000-0000000000aa");
+    full->cache_bucket_idx = 2;
+    full->cache_similarity = 0.97;
+    full->cache_saved_nanos = 4200;
+    full->cache_latency_ms = 3;
     rows[2]->error_code = g_strdup("invalid_api_key");
     rows[2]->error_message = g_strdup("Invalid virtual key");
     rows[2]->status = 401;
@@ -543,8 +550,18 @@ static void test_logs(Fixture *f, gconstpointer data G_GNUC_UNUSED)
     g_assert_cmpstr(json_string_value(json_object_get(r0, "response_body")), ==,
                     "data: caf\xef\xbf\xbd");
     g_assert_cmpstr(json_string_value(json_object_get(r0, "upstream_request_id")), ==, "req_1");
-    /* 48 columns and names, cost_usd, id, attempts, properties, policy_result, policy_decisions */
-    g_assert_cmpint(json_object_size(r0), ==, 54);
+    g_assert_cmpstr(json_string_value(json_object_get(r0, "cache_status")), ==, "HIT");
+    g_assert_cmpstr(json_string_value(json_object_get(r0, "cache_kind")), ==, "semantic");
+    g_assert_cmpstr(json_string_value(json_object_get(r0, "cache_source_request_id")), ==,
+                    "00000000-0000-7000-8000-0000000000aa");
+    g_assert_cmpint(json_integer_value(json_object_get(r0, "cache_bucket_idx")), ==, 2);
+    g_assert_cmpfloat_with_epsilon(json_real_value(json_object_get(r0, "cache_similarity")), 0.97,
+                                   1e-9);
+    g_assert_cmpint(json_integer_value(json_object_get(r0, "cache_saved_nanos")), ==, 4200);
+    g_assert_cmpint(json_integer_value(json_object_get(r0, "cache_latency_ms")), ==, 3);
+    /* 48 columns and names, cost_usd, id, attempts, properties, policy_result, policy_decisions,
+     * 7 cache columns */
+    g_assert_cmpint(json_object_size(r0), ==, 61);
 
     /* the sparse row: NULL tokens and ids are JSON null, booleans false */
     g_assert_true(json_is_null(json_object_get(r1, "prompt_tokens")));
@@ -557,7 +574,9 @@ static void test_logs(Fixture *f, gconstpointer data G_GNUC_UNUSED)
     g_assert_true(json_is_false(json_object_get(r1, "stream")));
     g_assert_cmpint(json_integer_value(json_object_get(r1, "status")), ==, 401);
     g_assert_cmpstr(json_string_value(json_object_get(r1, "error_code")), ==, "invalid_api_key");
-    g_assert_cmpint(json_object_size(r1), ==, 54);
+    g_assert_cmpint(json_object_size(r1), ==, 61);
+    g_assert_true(json_is_null(json_object_get(r1, "cache_status")));
+    g_assert_true(json_is_null(json_object_get(r1, "cache_bucket_idx")));
     json_decref(arr);
 
     arr = list_logs(f, 1);
@@ -807,6 +826,10 @@ static void test_prices(Fixture *f, gconstpointer data G_GNUC_UNUSED)
     find_price(f, "gpt-4o-", now, "gpt-4o", 2500000000);
     find_price(f, "no-such-model", now, NULL, 0);
     find_price(f, "", now, NULL, 0);
+    find_price(f, "gpt-4o-mini-a-b-c-d-e-f-g-h-i-j-k", now, "gpt-4o-mini", 150000000);
+    find_price(f, "-gpt-4o", now, NULL, 0);
+    find_price(f, "gpt_4o-mini", now, NULL, 0); /* '_' is a character, never a wildcard */
+    find_price(f, "gpt-4o--", now, "gpt-4o", 2500000000);
     /* before the seed's date nothing is in force */
     find_price(f, "gpt-4o-mini", 1754006400000 - 1, NULL, 0);
     find_price(f, "gpt-4o-mini", 1754006400000, "gpt-4o-mini", 150000000);
@@ -1110,7 +1133,7 @@ static void test_logs_tracking(Fixture *f, gconstpointer data G_GNUC_UNUSED)
     GwLogQuery q = {.limit = 10};
     arr = query_logs(f, &q);
     g_assert_cmpuint(json_array_size(arr), ==, 2);
-    g_assert_cmpuint(json_object_size(json_array_get(arr, 0)), ==, 54);
+    g_assert_cmpuint(json_object_size(json_array_get(arr, 0)), ==, 61);
     g_assert_cmpstr(json_string_value(json_object_get(
                         json_object_get(json_array_get(arr, 1), "properties"), "env")),
                     ==, "prod");
@@ -1785,6 +1808,69 @@ static void test_ops_vk(Fixture *f, gconstpointer data G_GNUC_UNUSED)
     g_clear_error(&err);
 }
 
+/* What a connection keeps of the configuration (keys, targets, provider keys) is dropped as soon
+ * as another connection changes a configuration table, and only then. */
+static gint64 cfg_exec(Fixture *f, const char *sql)
+{
+    sqlite3 *db = NULL;
+    g_assert_cmpint(sqlite3_open(f->path, &db), ==, SQLITE_OK);
+    g_assert_cmpint(sqlite3_exec(db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+    sqlite3_stmt *s = NULL;
+    g_assert_cmpint(sqlite3_prepare_v2(db, "SELECT version FROM config_version", -1, &s, NULL),
+                    ==, SQLITE_OK);
+    g_assert_cmpint(sqlite3_step(s), ==, SQLITE_ROW);
+    gint64 v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return v;
+}
+
+static void test_config_memo(Fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+    GError *err = NULL;
+    gint64 pk_id = 0;
+    add_pk(f, "pk", &pk_id);
+    add_vk(f, "app", "aaaa", "pk", NULL, NULL, NULL);
+
+    GwVirtualKey *vk = NULL;
+    g_assert_cmpint(gw_store_vk_find_by_hash(f->st, "aaaa", &vk, &err), ==, GW_OK);
+    g_assert_cmpstr(vk->status, ==, "active");
+    gw_virtual_key_free(vk);
+    GPtrArray *targets = NULL;
+    g_assert_cmpint(gw_store_vk_targets(f->st, 1, &targets, &err), ==, GW_OK);
+    g_assert_cmpuint(targets->len, ==, 1);
+    g_assert_cmpint(((GwTarget *)g_ptr_array_index(targets, 0))->priority, ==, 0);
+    g_ptr_array_unref(targets);
+
+    /* Request-path writes (a log row) leave the version alone … */
+    gint64 v1 = cfg_exec(f, "SELECT 1");
+    gint64 v2 = cfg_exec(f, "INSERT INTO request_logs (request_id, created_at) VALUES ('r', 1)");
+    g_assert_cmpint(v1, ==, v2);
+    /* … a revocation by another connection is seen by the next lookup. */
+    gint64 v3 = cfg_exec(f, "UPDATE virtual_keys SET status = 'revoked' WHERE name = 'app'");
+    g_assert_cmpint(v3, >, v2);
+    g_assert_cmpint(gw_store_vk_find_by_hash(f->st, "aaaa", &vk, &err), ==, GW_OK);
+    g_assert_cmpstr(vk->status, ==, "revoked");
+    gw_virtual_key_free(vk);
+    cfg_exec(f, "UPDATE vk_targets SET priority = 7");
+    g_assert_cmpint(gw_store_vk_targets(f->st, 1, &targets, &err), ==, GW_OK);
+    g_assert_cmpint(((GwTarget *)g_ptr_array_index(targets, 0))->priority, ==, 7);
+    g_ptr_array_unref(targets);
+    GwProviderKey *pk = NULL;
+    g_assert_cmpint(gw_store_provider_key_get_by_id(f->st, pk_id, &pk, &err), ==, GW_OK);
+    g_assert_cmpstr(pk->base_url, ==, NULL);
+    gw_provider_key_free(pk);
+    cfg_exec(f, "UPDATE provider_keys SET base_url = 'https://example.test/v1'");
+    g_assert_cmpint(gw_store_provider_key_get_by_id(f->st, pk_id, &pk, &err), ==, GW_OK);
+    g_assert_cmpstr(pk->base_url, ==, "https://example.test/v1");
+    gw_provider_key_free(pk);
+    /* Copies handed out are the caller's: freeing them twice over memo hits stays clean. */
+    for (int i = 0; i < 3; i++) {
+        g_assert_cmpint(gw_store_provider_key_get_by_id(f->st, pk_id, &pk, &err), ==, GW_OK);
+        gw_provider_key_free(pk);
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1807,6 +1893,7 @@ int main(int argc, char **argv)
     FTEST("/store/sessions", test_sessions);
     FTEST("/store/prompts", test_prompts);
     FTEST("/store/targets", test_targets);
+    FTEST("/store/config-memo", test_config_memo);
     FTEST("/store/provider-key/delete-target", test_provider_key_delete_target);
     FTEST("/store/prices", test_prices);
     FTEST("/store/migrate/seed", test_migrate_seed);
