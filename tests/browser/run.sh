@@ -5,6 +5,7 @@
 # top_builddir, LIGHTTPD, NODE); by hand after a build:
 #   top_srcdir=$PWD top_builddir=$PWD LIGHTTPD=/usr/sbin/lighttpd sh tests/browser/run.sh [FILE.test.mjs ...]
 # Skips (exit 77) without Chromium (CHROMIUM, default /usr/bin/chromium) or playwright-core.
+# Chromium's sandbox is on unless run as root (where Chromium cannot use it) or CHROMIUM_NO_SANDBOX=1.
 # Full-page screenshots of every page visited go to $top_builddir/tests/browser-screenshots/.
 set -eu
 
@@ -42,7 +43,7 @@ export GW_NODE_MODULES top_srcdir top_builddir
 
 # Screenshots of this run only: all of them go before a whole run, failure shots before any run.
 GW_SCREENSHOTS=$top_builddir/tests/browser-screenshots
-if [ $# -eq 0 ]; then rm -rf "$GW_SCREENSHOTS"; else rm -f "$GW_SCREENSHOTS"/FAILED-*.png; fi
+if [ $# -eq 0 ]; then rm -rf "$GW_SCREENSHOTS"; else rm -f "$GW_SCREENSHOTS"/FAILED-*.png "$GW_SCREENSHOTS"/TODO-*.png; fi
 mkdir -p "$GW_SCREENSHOTS"
 export GW_SCREENSHOTS
 

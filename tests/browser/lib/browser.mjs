@@ -23,20 +23,25 @@ export const SCREENSHOT_DIR = process.env.GW_SCREENSHOTS || path.join(TOP_BUILDD
 export const CANARY = '__alephantXss';
 
 /**
- * Chromium's flags. --no-sandbox only as root: Chromium refuses to start as root with its
- * sandbox ("Running as root without --no-sandbox is not supported") and CI containers run as
- * root; the browser only loads our own pages from 127.0.0.1. --disable-dev-shm-usage because
- * containers often have a tiny /dev/shm, which crashes renderers.
+ * Chromium's sandbox is on, except as root: there Chromium refuses to start with it ("Chromium
+ * sandboxing failed", checked as root and as nobody on Debian 12), and CI containers run as root.
+ * Playwright then passes --no-sandbox; the browser only loads our own pages from 127.0.0.1.
+ * CHROMIUM_NO_SANDBOX=1 turns it off elsewhere too (a container without user namespaces).
+ * --disable-dev-shm-usage because containers often have a tiny /dev/shm, which crashes renderers.
  */
-export function chromiumArgs() {
-  const args = ['--disable-dev-shm-usage', '--no-first-run', '--no-default-browser-check'];
-  if (typeof process.getuid === 'function' && process.getuid() === 0) args.push('--no-sandbox');
-  return args;
+export function chromiumOptions() {
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  return {
+    executablePath: CHROMIUM,
+    headless: true,
+    chromiumSandbox: !root && process.env.CHROMIUM_NO_SANDBOX !== '1',
+    args: ['--disable-dev-shm-usage', '--no-first-run', '--no-default-browser-check'],
+  };
 }
 
 export async function launchChromium() {
   const { chromium } = requirePackage('playwright-core');
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: chromiumArgs() });
+  return chromium.launch(chromiumOptions());
 }
 
 /** Saves a full-page screenshot as SCREENSHOT_DIR/name.png; resolves its path. */
@@ -148,7 +153,7 @@ export async function login(page, user, password) {
  *   openPersistent(options): the same, kept for the file's later tests (closed in after()),
  *   test(name, [options], fn): node:test's test(); the contexts it opened are closed after it;
  *     when fn throws, the instance is kept for debugging and each of its pages is saved as
- *     FAILED-<name>-<n>.png.
+ *     FAILED-<name>-<n>.png (TODO-… for a known-failing todo test).
  * setup(ctx) runs once everything is up.
  */
 export function useAdminBrowser({ gateway = {}, setup, name = 'browser' } = {}) {
@@ -204,7 +209,7 @@ export function useAdminBrowser({ gateway = {}, setup, name = 'browser' } = {}) 
         if (!opts.todo) ctx.gw?.markFailed(); // a known-failing (todo) test keeps no state dir
         for (const w of [...opened.slice(first), ...kept]) {
           for (const p of w.context.pages()) {
-            await screenshot(p, `FAILED-${name}-${++failures}`).catch(() => {});
+            await screenshot(p, `${opts.todo ? 'TODO' : 'FAILED'}-${name}-${++failures}`).catch(() => {});
           }
         }
         throw e;
