@@ -105,7 +105,7 @@ static GwStatus parse_threshold(const char *v, double *out, GError **err)
 {
     char *s = g_strstrip(g_strdup(v));
     char *end = NULL;
-    double d = *s != '\0' ? g_ascii_strtod(s, &end) : NAN;
+    double d = *s != '\0' ? g_ascii_strtod(s, &end) : (double)NAN;
     gboolean ok = end != NULL && *end == '\0' && isfinite(d) && d > 0 && d <= 1;
     g_free(s);
     if (!ok)

@@ -18,7 +18,7 @@ gboolean gw_vec_normalize(float *v, gsize n)
         return FALSE;
     double inv = 1.0 / sqrt(sum);
     for (gsize i = 0; i < n; i++)
-        v[i] = (float)(v[i] * inv);
+        v[i] = (float)((double)v[i] * inv);
     return TRUE;
 }
 

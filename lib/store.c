@@ -951,13 +951,14 @@ GwStatus gw_store_migrate(GwStore *st, GError **err)
 {
     GArray *migs = NULL;
     GwStatus gs = list_migrations(&migs, err);
-    if (gs != GW_OK)
+    if (gs != GW_OK || migs == NULL)
         return gs;
     gs = exec_stmt(st, ST_MIG_CREATE, "creating schema_migrations", err);
     /* Every migration not yet recorded is applied, in number order — not only those above the
      * highest recorded one, so a migration merged later with a lower number still runs. */
+    const Migration *all = (const Migration *)(void *)migs->data;
     for (guint i = 0; i < migs->len && gs == GW_OK; i++) {
-        const Migration *m = &g_array_index(migs, Migration, i);
+        const Migration *m = &all[i];
         gboolean applied = FALSE;
         gs = migration_applied(st, m->version, &applied, err);
         if (gs != GW_OK || applied)

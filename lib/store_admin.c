@@ -368,7 +368,7 @@ GwStatus gw_store_admin_token_find(GwStore *st, const char *token_hash, gint64 n
     gw_store_done(s);
     if (gs == GW_OK)
         gs = gw_store_prepare(st, SQL_TOKEN_TOUCH, &s, err);
-    if (gs == GW_OK) {
+    if (gs == GW_OK && t != NULL) {
         sqlite3_bind_int64(s, 1, t->id);
         sqlite3_bind_int64(s, 2, now_ms);
         gs = run_done(st, s, "recording an admin API token's use", NULL, err);
