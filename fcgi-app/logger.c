@@ -97,6 +97,8 @@ static gpointer writer_main(gpointer data)
             break;
         if (n > 0 && !write_batch(lg, batch, n, stopping))
             spill(lg, batch, n);
+        if (n > 0)
+            gw_store_maintain_wal(lg->store);
         for (guint i = 0; i < n; i++)
             gw_log_row_free(batch[i]);
     }
@@ -109,6 +111,7 @@ GwStatus gw_logger_start(const char *db_path, const char *spill_path, GwLogger *
     GwStatus rc = gw_store_open(db_path, &st, err);
     if (rc != GW_OK)
         return rc;
+    gw_store_set_autocheckpoint(st, FALSE); /* this thread checkpoints in writer_main */
     GwLogger *lg = g_new0(GwLogger, 1);
     lg->store = st;
     lg->spill_path = g_strdup(spill_path);

@@ -62,6 +62,8 @@ static void *thread_main(void *data)
         kill(getpid(), SIGTERM);
         return NULL;
     }
+    /* The log writer checkpoints the WAL for the whole process (gw_store_maintain_wal). */
+    gw_store_set_autocheckpoint(w.store, FALSE);
     w.curl = gw_proxy_curl_new();
     FCGX_Request fr;
     FCGX_InitRequest(&fr, 0, FCGI_FAIL_ACCEPT_ON_INTR);

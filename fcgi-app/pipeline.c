@@ -793,6 +793,7 @@ void gw_pipeline_handle(GwWorker *w, const GwRequestIO *io, void *io_ctx)
     GwLogRow *log = call.log;
     log->created_at = g_get_real_time() / 1000;
     log->method = g_strdup(req.method);
+    gw_store_work_begin(w->store); /* one configuration snapshot for the whole request */
     if (req.uri != NULL) {
         gboolean cut;
         log->path = log_text(req.uri, strlen(req.uri), 2048, &cut);
@@ -836,4 +837,5 @@ void gw_pipeline_handle(GwWorker *w, const GwRequestIO *io, void *io_ctx)
     g_free(call.path);
     g_free(call.path_query);
     gw_request_clear(&req);
+    gw_store_work_end(w->store);
 }

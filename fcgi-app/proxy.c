@@ -40,6 +40,9 @@ typedef struct {
     gboolean started;            /* first body byte seen */
     gboolean is_sse;
     gint64 last_byte_us;
+    gint64 bytes;                /* body bytes received so far */
+    gint64 speed_window_us;      /* start of the current low-speed window (after the first byte) */
+    gint64 speed_window_bytes;   /* bytes at that start */
     gint64 last_peer_check_us;
     gint64 last_client_write_us; /* for SSE keep-alive comments */
     GByteArray *buffer;          /* non-stream body */
@@ -224,8 +227,10 @@ static size_t on_body(char *buf, size_t size, size_t n, void *ud)
     GwCall *call = x->call;
     size_t len = size * n;
     x->last_byte_us = g_get_monotonic_time();
+    x->bytes += (gint64)len;
     if (!x->started) {
         x->started = TRUE;
+        x->speed_window_us = x->last_byte_us;
         call->log->ttfb_ms = (x->last_byte_us - call->start_us) / 1000;
         x->is_sse = x->status >= 200 && x->status < 300 && x->content_type != NULL &&
                     g_ascii_strncasecmp(x->content_type, "text/event-stream", 17) == 0;
@@ -272,9 +277,20 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
         x->abort = XFER_FIRST_BYTE_TIMEOUT;
         return 1;
     }
-    if (x->started && now - x->last_byte_us > (gint64)conf->low_speed_time_s * G_USEC_PER_SEC) {
+    /* Low-speed limit: a started transfer silent for low_speed_time_s, or trickling below
+     * 1 byte/s on average over such a window (windows restart when one is passed), is aborted. */
+    gint64 window_us = (gint64)conf->low_speed_time_s * G_USEC_PER_SEC;
+    if (x->started && now - x->last_byte_us > window_us) {
         x->abort = XFER_STALLED;
         return 1;
+    }
+    if (x->started && now - x->speed_window_us >= window_us) {
+        if (x->bytes - x->speed_window_bytes < (gint64)conf->low_speed_time_s) {
+            x->abort = XFER_STALLED;
+            return 1;
+        }
+        x->speed_window_us = now;
+        x->speed_window_bytes = x->bytes;
     }
     GwProcess *proc = call->worker->proc;
     if (g_atomic_int_get(&proc->stopping) && now > proc->stop_deadline_us) {
@@ -429,7 +445,7 @@ static gboolean classify_failure(const Xfer *x, CURLcode rc, GwErrorKind *kind, 
         return TRUE;
     case XFER_STALLED:
         *kind = GW_E_UPSTREAM_TIMEOUT;
-        *msg = "The upstream provider stopped sending data";
+        *msg = "The upstream provider stopped sending data (below 1 byte/s)";
         *retryable = !x->started;
         return TRUE;
     case XFER_TOO_BIG:

@@ -5,7 +5,9 @@
 #include "store_internal.h"
 
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
+#include <time.h>
 #include <gio/gio.h>
 #include <sqlite3.h>
 
@@ -289,7 +291,12 @@ struct GwStore {
     GHashTable *more;             /* SQL text address → statement, for store_*.c (store_internal.h) */
     GHashTable *policy_cache;     /* store_policy.c's compiled policies (store_internal.h) */
     gint64 busy_since;            /* monotonic µs when the current wait for a lock began */
+    gint64 checkpoint_at;         /* monotonic µs of the last gw_store_maintain_wal checkpoint */
+    gboolean in_work;             /* between gw_store_work_begin and _end */
+    gint64 work_version;          /* config_version read in this unit of work, -1 = not yet */
     GHashTable *memo;             /* configuration reads kept per connection, see gw_store_memo_get */
+    pthread_mutex_t *gate;        /* the process's write gate for this database file */
+    gboolean gate_held;           /* between tx_begin and tx_end */
 };
 
 static gint64 now_ms(void)
@@ -357,9 +364,70 @@ static GwStatus exec_stmt(GwStore *st, StmtId id, const char *what, GError **err
 }
 
 /* Write transactions take the lock up front so two writers never deadlock on lock upgrade. */
+/* ---- the write gate ----
+ * SQLite lets one writer in at a time and makes the others poll (the busy handler). A worker
+ * process runs dozens of request threads, each with its own connection: polling among them cost
+ * more than the transactions. So writers of one process first queue on a mutex per database file
+ * (woken in turn, no polling); only writers of different processes still meet in SQLite's lock.
+ * A thread waits at most GW_BUSY_TIMEOUT_MS for the gate, like SQLite's own lock. */
+
+static GMutex gates_lock;
+static GHashTable *gates; /* canonical path → pthread_mutex_t*, never freed (a few per process) */
+
+static pthread_mutex_t *gate_for(const char *path)
+{
+    char *canon = g_canonicalize_filename(path, NULL);
+    g_mutex_lock(&gates_lock);
+    if (gates == NULL)
+        gates = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    pthread_mutex_t *m = g_hash_table_lookup(gates, canon);
+    if (m == NULL) {
+        m = g_new0(pthread_mutex_t, 1);
+        pthread_mutex_init(m, NULL);
+        g_hash_table_insert(gates, canon, m);
+        canon = NULL;
+    }
+    g_mutex_unlock(&gates_lock);
+    g_free(canon);
+    return m;
+}
+
+static gboolean gate_enter(GwStore *st)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += GW_BUSY_TIMEOUT_MS / 1000;
+    until.tv_nsec += (long)(GW_BUSY_TIMEOUT_MS % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    if (pthread_mutex_timedlock(st->gate, &until) != 0)
+        return FALSE;
+    st->gate_held = TRUE;
+    return TRUE;
+}
+
+static void gate_leave(GwStore *st)
+{
+    if (st->gate_held) {
+        st->gate_held = FALSE;
+        pthread_mutex_unlock(st->gate);
+    }
+}
+
 static GwStatus tx_begin(GwStore *st, GError **err)
 {
-    return exec_stmt(st, ST_BEGIN, "starting a transaction", err);
+    gboolean entered = FALSE;
+    if (!st->gate_held) {
+        if (!gate_enter(st))
+            return db_fail(st, SQLITE_BUSY, "starting a transaction", err);
+        entered = TRUE;
+    }
+    GwStatus gs = exec_stmt(st, ST_BEGIN, "starting a transaction", err);
+    if (gs != GW_OK && entered)
+        gate_leave(st);
+    return gs;
 }
 
 static void tx_rollback(GwStore *st)
@@ -381,8 +449,10 @@ static GwStatus tx_commit(GwStore *st, GError **err)
 static GwStatus tx_end(GwStore *st, GwStatus gs, GError **err)
 {
     if (gs == GW_OK)
-        return tx_commit(st, err);
-    tx_rollback(st);
+        gs = tx_commit(st, err);
+    else
+        tx_rollback(st);
+    gate_leave(st);
     return gs;
 }
 
@@ -540,6 +610,9 @@ static int on_busy(void *data, int count)
 static gpointer sqlite_setup(gpointer unused G_GNUC_UNUSED)
 {
     sqlite3_config(SQLITE_CONFIG_PAGECACHE, (void *)NULL, 0, 0);
+    /* Memory statistics take a process-wide mutex on every SQLite allocation: with a connection
+     * per thread that mutex was the most contended lock of the worker. We never read them. */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     return NULL;
 }
 
@@ -563,6 +636,7 @@ GwStatus gw_store_open(const char *path, GwStore **out, GError **err)
     sqlite3_extended_result_codes(db, 1);
     GwStore *st = g_new0(GwStore, 1);
     st->db = db;
+    st->gate = gate_for(path);
     sqlite3_busy_handler(db, on_busy, &st->busy_since);
     /* Refuse schema tampering through writable_schema and friends. */
     sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
@@ -574,6 +648,8 @@ GwStatus gw_store_open(const char *path, GwStore **out, GError **err)
         /* Per connection, and a worker has one per thread: 1 MiB each at most (the default is
          * 2 MiB), ample for the few pages a request touches. */
         "PRAGMA cache_size = -1024",
+        /* After a checkpoint resets the WAL, its file is cut back to 64 MiB. */
+        "PRAGMA journal_size_limit = 67108864",
     };
     for (gsize i = 0; i < G_N_ELEMENTS(pragmas); i++) {
         rc = run_pragma(db, pragmas[i]);
@@ -595,6 +671,7 @@ void gw_store_close(GwStore *st)
 {
     if (st == NULL)
         return;
+    gate_leave(st);
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(st->stmt[i]);
     if (st->more != NULL)
@@ -612,6 +689,34 @@ GHashTable *gw_store_policy_cache(GwStore *st, GDestroyNotify value_free)
     if (st->policy_cache == NULL)
         st->policy_cache = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, value_free);
     return st->policy_cache;
+}
+
+/* ---- WAL checkpoints ---- */
+
+#define WAL_CHECKPOINT_EVERY_US 200000
+#define WAL_TRUNCATE_PAGES 4096 /* 16 MiB of 4 KiB pages */
+
+void gw_store_set_autocheckpoint(GwStore *st, gboolean on)
+{
+    sqlite3_wal_autocheckpoint(st->db, on ? 1000 : 0);
+}
+
+void gw_store_maintain_wal(GwStore *st)
+{
+    gint64 now = g_get_monotonic_time();
+    if (now - st->checkpoint_at < WAL_CHECKPOINT_EVERY_US)
+        return;
+    st->checkpoint_at = now;
+    int wal = 0, done = 0;
+    int rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &wal, &done);
+    if (rc == SQLITE_OK && wal > WAL_TRUNCATE_PAGES) {
+        /* Everything may be copied yet the WAL never restarts while some reader is always in it.
+         * TRUNCATE waits (busy handler, bounded) until readers have moved to the database file,
+         * then empties the WAL. Writers queue meanwhile: milliseconds, rarely. */
+        rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &wal, &done);
+    }
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+        g_warning("WAL checkpoint: %s", sqlite3_errstr(rc));
 }
 
 /* ---- memo of configuration reads ---- */
@@ -637,12 +742,28 @@ static const char SQL_CONFIG_VERSION[] = "SELECT version FROM config_version WHE
 
 gint64 gw_store_config_version(GwStore *st)
 {
+    if (st->in_work && st->work_version >= 0)
+        return st->work_version;
     sqlite3_stmt *s = NULL;
     if (gw_store_prepare(st, SQL_CONFIG_VERSION, &s, NULL) != GW_OK)
         return -1;
     gint64 v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
     gw_store_done(s);
+    if (st->in_work)
+        st->work_version = v;
     return v;
+}
+
+void gw_store_work_begin(GwStore *st)
+{
+    st->in_work = TRUE;
+    st->work_version = -1;
+}
+
+void gw_store_work_end(GwStore *st)
+{
+    st->in_work = FALSE;
+    st->work_version = -1;
 }
 
 gconstpointer gw_store_memo_get(GwStore *st, const char *key, gint64 version)

@@ -14,6 +14,21 @@ typedef struct GwStore GwStore;
 GwStatus gw_store_open(const char *path, GwStore **out, GError **err);
 void gw_store_close(GwStore *st);
 
+/* WAL checkpoints. By default a connection checkpoints when a commit leaves the WAL above 1000
+ * pages. A server with many connections turns that off on its request connections (each commit
+ * would otherwise pay a checkpoint) and lets one background connection call
+ * gw_store_maintain_wal after its writes: a passive checkpoint at most every 200 ms, and when the
+ * WAL stays above 16 MiB (readers never let it restart: checkpoint starvation) a truncating one
+ * that waits briefly for readers. The WAL file is also cut to 64 MiB whenever it restarts. */
+void gw_store_set_autocheckpoint(GwStore *st, gboolean on);
+
+/* One unit of work (a request) on this connection: between begin and end, the configuration is
+ * read as of the first configuration read (virtual keys, targets, limits, budgets: the memo in
+ * store_internal.h checks the configuration version once, not at every lookup). */
+void gw_store_work_begin(GwStore *st);
+void gw_store_work_end(GwStore *st);
+void gw_store_maintain_wal(GwStore *st);
+
 /* Applies every embedded migration (schema/NNNN_*.sql) newer than the recorded version, each in
  * its own transaction, recording it in schema_migrations. Idempotent. */
 GwStatus gw_store_migrate(GwStore *st, GError **err);

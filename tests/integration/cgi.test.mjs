@@ -19,7 +19,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LIGHTTPD, GATEWAY_BIN, CTL_BIN, TOP_SRCDIR, freePort, run } from './lib/gateway.mjs';
+import { LIGHTTPD, GATEWAY_BIN, CTL_BIN, ADMIN_BIN, TOP_SRCDIR, freePort, run } from './lib/gateway.mjs';
+import { AdminClient, addAdminUser, assertSecurityHeaders } from './lib/admin-client.mjs';
 import { request, streamRequest, eventJsons, streamText, pollUntil, withTimeout } from './lib/http.mjs';
 import {
   startMockUpstream, createGate, sseHead, sseSend, chatChunk, usageChunk, MOCK_USAGE, MOCK_TEXT,
@@ -109,6 +110,7 @@ before(async () => {
   const cgiDir = path.join(ctx.stateDir, 'cgi-bin');
   await fsp.mkdir(cgiDir);
   await fsp.symlink(GATEWAY_BIN, path.join(cgiDir, 'alephant-gateway'));
+  await fsp.symlink(ADMIN_BIN, path.join(cgiDir, 'alephant-admin'));
 
   // mod_cgi hands the program only the CGI variables: the gateway's own settings (and the
   // sanitizer options of a sanitizer build) are added with setenv.
@@ -128,6 +130,12 @@ setenv.add-environment = ( ${cgiEnv} )
 # Mounted at /v1/: REQUEST_URI is /v1/... as under FastCGI (PATH_INFO is the rest).
 $HTTP["url"] =~ "^/v1/" {
   alias.url = ( "/v1/" => ${q(cgiDir + '/alephant-gateway/')} )
+  cgi.assign = ( "" => "" )
+  cgi.execute-x-only = "enable"
+}
+# The admin program, also one process per request: /admin/... (SCRIPT_NAME /admin).
+$HTTP["url"] =~ "^/admin(/|$)" {
+  alias.url = ( "/admin" => ${q(cgiDir + '/alephant-admin')} )
   cgi.assign = ( "" => "" )
   cgi.execute-x-only = "enable"
 }
@@ -340,4 +348,20 @@ cgiTest('a client that goes away mid-stream: the upstream transfer is closed and
   } finally {
     clearInterval(timer);
   }
+});
+
+cgiTest('the admin program as plain CGI: login, a page, an API call with the CSRF header, logout', async () => {
+  await addAdminUser({ ctl }, 'cgi-root', 'cgi-root-password');
+  const c = new AdminClient(ctx.base);
+  const login = await c.login('cgi-root', 'cgi-root-password');
+  assert.equal(login.status, 303, login.text);
+  assertSecurityHeaders(login, 'CGI login');
+  const keys = await c.get('/admin/keys');
+  assert.equal(keys.status, 200);
+  assert.match(keys.text, /<td>up<\/td>/);
+  const add = await c.api('POST', '/admin/api/provider-keys', { name: 'cgi-admin-key', provider: 'mock' });
+  assert.equal(add.status, 201, add.text);
+  assert.equal((await c.api('POST', '/admin/api/provider-keys', { name: 'no-csrf', provider: 'mock' }, { csrf: false })).status, 403);
+  assert.equal((await c.post('/admin/logout')).status, 303);
+  assert.equal((await c.get('/admin/keys')).status, 303);
 });

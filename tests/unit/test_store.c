@@ -1864,6 +1864,20 @@ static void test_config_memo(Fixture *f, gconstpointer data G_GNUC_UNUSED)
     g_assert_cmpint(gw_store_provider_key_get_by_id(f->st, pk_id, &pk, &err), ==, GW_OK);
     g_assert_cmpstr(pk->base_url, ==, "https://example.test/v1");
     gw_provider_key_free(pk);
+    /* Within one unit of work the configuration is read once: a change lands in the next one. */
+    gw_store_work_begin(f->st);
+    g_assert_cmpint(gw_store_vk_find_by_hash(f->st, "aaaa", &vk, &err), ==, GW_OK);
+    gw_virtual_key_free(vk);
+    cfg_exec(f, "UPDATE virtual_keys SET status = 'active' WHERE name = 'app'");
+    g_assert_cmpint(gw_store_vk_find_by_hash(f->st, "aaaa", &vk, &err), ==, GW_OK);
+    g_assert_cmpstr(vk->status, ==, "revoked");
+    gw_virtual_key_free(vk);
+    gw_store_work_end(f->st);
+    gw_store_work_begin(f->st);
+    g_assert_cmpint(gw_store_vk_find_by_hash(f->st, "aaaa", &vk, &err), ==, GW_OK);
+    g_assert_cmpstr(vk->status, ==, "active");
+    gw_virtual_key_free(vk);
+    gw_store_work_end(f->st);
     /* Copies handed out are the caller's: freeing them twice over memo hits stays clean. */
     for (int i = 0; i < 3; i++) {
         g_assert_cmpint(gw_store_provider_key_get_by_id(f->st, pk_id, &pk, &err), ==, GW_OK);
