@@ -5,6 +5,7 @@
  *   GET /api/logs/{id}            one request in full
  *   GET /api/sessions             ?from&to&limit&cursor_at&cursor_id
  *   GET /api/sessions/{id}        {"session", "tree", "requests", "next_cursor"}
+ *   GET /api/sessions/by-id?id=   the same, for ids holding '/'
  *   GET /api/analytics            ?range|from&to&by&property&top → {"series", "breakdown"}
  *   GET /api/analytics/series.csv, /api/analytics/breakdown.csv */
 #include "config.h"
@@ -74,8 +75,12 @@ static void api_sessions_get(AdmCtx *c)
 
 static void api_session_get(AdmCtx *c)
 {
-    const char *id = adm_param(c, 0);
+    const char *id = adm_session_id_param(c);
     GwSessionQuery q = {.limit = 1, .session_id = id};
+    if (id == NULL) { /* /api/sessions/by-id without ?id=: the list */
+        adm_redirect(c, "/api/sessions");
+        return;
+    }
     GwLogFilter f;
     GError *err = NULL;
     json_t *res = NULL, *paths = NULL, *logs = NULL;
@@ -143,6 +148,7 @@ const AdmRoute adm_routes_api_logs[] = {
     {"GET", "/api/logs", api_logs_get, ADM_ROLE_VIEWER},
     {"GET", "/api/logs/{id}", api_log_get, ADM_ROLE_VIEWER},
     {"GET", "/api/sessions", api_sessions_get, ADM_ROLE_VIEWER},
+    {"GET", "/api/sessions/by-id", api_session_get, ADM_ROLE_VIEWER}, /* ?id=, for ids with '/' */
     {"GET", "/api/sessions/{id}", api_session_get, ADM_ROLE_VIEWER},
     {"GET", "/api/analytics", api_analytics_get, ADM_ROLE_VIEWER},
     {"GET", "/api/analytics/series.csv", api_series_csv, ADM_ROLE_VIEWER},

@@ -6,7 +6,25 @@
 #include <string.h>
 
 #include "html.h"
+#include "http.h"
 #include "layout.h"
+
+char *adm_session_url(AdmCtx *c, const char *id)
+{
+    char *enc = g_uri_escape_string(id != NULL ? id : "", NULL, FALSE);
+    char *url = strchr(id != NULL ? id : "", '/') != NULL
+                    ? g_strconcat(c->base, "/sessions/by-id?id=", enc, NULL)
+                    : g_strconcat(c->base, "/sessions/", enc, NULL);
+    g_free(enc);
+    return url;
+}
+
+const char *adm_session_id_param(AdmCtx *c)
+{
+    const char *p = adm_param(c, 0);
+    const char *id = p != NULL ? p : adm_query(c, "id");
+    return id != NULL && id[0] != '\0' ? id : NULL;
+}
 
 void adm_cell_int(GString *out, json_t *v)
 {
@@ -86,10 +104,10 @@ void adm_log_table(AdmCtx *c, GString *out, json_t *rows)
         adm_html(out, "<td>%s</td>", str(r, "cache_status"));
         const char *sid = str(r, "session_id");
         if (sid != NULL) {
-            char *enc = g_uri_escape_string(sid, NULL, FALSE);
-            adm_html(out, "<td><a href=\"%s/sessions/%s\">%s</a> <span class=\"hint\">%s</span></td>",
-                     c->base, enc, sid, str(r, "session_path"));
-            g_free(enc);
+            char *url = adm_session_url(c, sid);
+            adm_html(out, "<td><a href=\"%s\">%s</a> <span class=\"hint\">%s</span></td>", url, sid,
+                     str(r, "session_path"));
+            g_free(url);
         } else {
             g_string_append(out, "<td></td>");
         }

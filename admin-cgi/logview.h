@@ -10,6 +10,13 @@
 
 /* The table of log summaries (gw_store_logs_search_json rows), each linking to its detail. */
 void adm_log_table(AdmCtx *c, GString *out, json_t *rows);
+/* The URL of a session's page (caller frees): base/sessions/ID, or base/sessions/by-id?id=ID
+ * when the id holds a '/' (the router takes no '/' inside a path parameter). Percent-encoded;
+ * still to be HTML-escaped. */
+char *adm_session_url(AdmCtx *c, const char *id);
+/* The session id a session route names: its {id} parameter, or the id query field of
+ * /sessions/by-id. NULL when none. */
+const char *adm_session_id_param(AdmCtx *c);
 /* <pre> of text: JSON is re-indented, anything else shown as is. */
 void adm_body_pre(GString *out, const char *text);
 /* Nested list of a gw_path_tree node. */

@@ -47,7 +47,7 @@ static void form(AdmCtx *c, GString *out, const AdmAnalyticsQuery *q)
 
 static double num_or_nan(json_t *v)
 {
-    return json_is_number(v) ? json_number_value(v) : NAN;
+    return json_is_number(v) ? json_number_value(v) : (double)NAN;
 }
 
 /* One chart of metric key over the series (scale multiplies, e.g. nanos → USD). */

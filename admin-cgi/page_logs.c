@@ -109,7 +109,12 @@ static void fields_table(GString *out, json_t *d)
             continue;
         if (json_is_string(v))
             adm_html(out, "<tr><th>%s</th><td>%s</td></tr>\n", k, json_string_value(v));
-        else if (json_is_integer(v))
+        else if (json_is_integer(v) && g_str_has_suffix(k, "_at")) {
+            char *t = adm_fmt_time(json_integer_value(v));
+            adm_html(out, "<tr><th>%s</th><td>%s <span class=\"hint\">%l</span></td></tr>\n", k, t,
+                     (gint64)json_integer_value(v));
+            g_free(t);
+        } else if (json_is_integer(v))
             adm_html(out, "<tr><th>%s</th><td>%l</td></tr>\n", k, (gint64)json_integer_value(v));
         else if (json_is_null(v))
             adm_html(out, "<tr><th>%s</th><td class=\"hint\">\u2014</td></tr>\n", k);

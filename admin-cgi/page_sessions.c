@@ -2,6 +2,8 @@
  * session id) cursor) and one session with its path tree and its requests. */
 #include "config.h"
 
+#include <string.h>
+
 #include "html.h"
 #include "http.h"
 #include "layout.h"
@@ -24,11 +26,11 @@ static void sessions_table(AdmCtx *c, GString *out, json_t *list)
     json_t *s;
     json_array_foreach(list, i, s) {
         const char *id = json_string_value(json_object_get(s, "session_id"));
-        char *enc = g_uri_escape_string(id != NULL ? id : "", NULL, FALSE);
+        char *url = adm_session_url(c, id);
         char *first = adm_fmt_time(json_integer_value(json_object_get(s, "first_at")));
         char *last = adm_fmt_time(json_integer_value(json_object_get(s, "last_at")));
-        adm_html(out, "<tr><td><a class=\"mono\" href=\"%s/sessions/%s\">%s</a></td><td>%s</td>",
-                 c->base, enc, id, json_string_value(json_object_get(s, "name")));
+        adm_html(out, "<tr><td><a class=\"mono\" href=\"%s\">%s</a></td><td>%s</td>", url, id,
+                 json_string_value(json_object_get(s, "name")));
         adm_cell_int(out, json_object_get(s, "requests"));
         adm_cell_int(out, json_object_get(s, "errors"));
         adm_cell_usd(out, json_object_get(s, "cost_nanos"));
@@ -37,7 +39,7 @@ static void sessions_table(AdmCtx *c, GString *out, json_t *list)
                  (gint64)json_integer_value(json_object_get(s, "duration_ms")));
         g_free(first);
         g_free(last);
-        g_free(enc);
+        g_free(url);
     }
     g_string_append(out, "</tbody></table>\n");
 }
@@ -98,11 +100,15 @@ static void sessions_get(AdmCtx *c)
 
 static void session_get(AdmCtx *c)
 {
-    const char *id = adm_param(c, 0);
+    const char *id = adm_session_id_param(c);
     GwSessionQuery q = {.limit = 1, .session_id = id};
     GwLogFilter f;
     GError *err = NULL;
     json_t *res = NULL, *paths = NULL, *logs = NULL;
+    if (id == NULL) { /* /sessions/by-id without ?id= */
+        adm_redirect(c, "/sessions");
+        return;
+    }
     if (gw_store_sessions_query_json(c->store, &q, &res, &err) != GW_OK) {
         adm_respond_gerror(c, err);
         g_error_free(err);
@@ -144,10 +150,11 @@ static void session_get(AdmCtx *c)
     adm_log_table(c, out, json_object_get(logs, "rows"));
     json_t *next = json_object_get(logs, "next_cursor");
     if (json_is_integer(next)) {
-        char *enc = g_uri_escape_string(id, NULL, FALSE);
-        adm_html(out, "<p class=\"pager\"><a rel=\"next\" href=\"%s/sessions/%s?cursor=%l\">Older "
-                      "\u2192</a></p>\n", c->base, enc, (gint64)json_integer_value(next));
-        g_free(enc);
+        char *url = adm_session_url(c, id);
+        adm_html(out, "<p class=\"pager\"><a rel=\"next\" href=\"%s%scursor=%l\">Older "
+                      "\u2192</a></p>\n", url, strchr(url, '?') != NULL ? "&" : "?",
+                 (gint64)json_integer_value(next));
+        g_free(url);
     }
     json_decref(logs);
     adm_page_end(c, out);
@@ -157,6 +164,8 @@ static void session_get(AdmCtx *c)
 
 const AdmRoute adm_routes_sessions[] = {
     {"GET", "/sessions", sessions_get, ADM_ROLE_VIEWER},
+    /* Before {id}: ids holding '/' are opened by query (adm_session_url). */
+    {"GET", "/sessions/by-id", session_get, ADM_ROLE_VIEWER},
     {"GET", "/sessions/{id}", session_get, ADM_ROLE_VIEWER},
     {NULL, NULL, NULL, ADM_ROLE_NONE},
 };

@@ -430,6 +430,12 @@ static gboolean is_log_secret_header(const char *lname)
     for (size_t i = 0; i < G_N_ELEMENTS(secrets); i++)
         if (g_ascii_strcasecmp(lname, secrets[i]) == 0)
             return TRUE;
+    /* Credentials of other schemes (x-goog-api-key, x-auth-token, …): by their names. */
+    static const char *const parts[] = {"auth", "key", "token", "secret", "password", "passwd",
+                                        "cookie", "credential", "signature"};
+    for (size_t i = 0; i < G_N_ELEMENTS(parts); i++)
+        if (strstr(lname, parts[i]) != NULL)
+            return TRUE;
     return FALSE;
 }
 

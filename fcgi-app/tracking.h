@@ -95,7 +95,9 @@ GHashTable *gw_tracking_policy_headers(GPtrArray *headers);
 /* The client's request headers as a compact JSON object text {"name": "value"} for the log row
  * (request_logs.request_headers), or NULL when alephant-omit-request is present (the request is
  * not to be kept) or headers is NULL. Left out: credentials and secrets (authorization, cookie,
- * x-api-key, api-key, proxy-authorization, alephant-embeddings-key), every header whose value
+ * x-api-key, api-key, proxy-authorization, alephant-embeddings-key, and any header whose name
+ * contains auth, key, token, secret, password, passwd, cookie, credential or signature — e.g.
+ * x-goog-api-key, x-auth-token), every header whose value
  * contains the presented credential (the Bearer token or x-api-key value) or anything shaped like
  * a virtual key ("vk-" and 20 or more base64url characters), and headers whose name or value is
  * not valid UTF-8. Repeated names are joined with ", " in arrival order; each value is cut at

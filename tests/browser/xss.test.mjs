@@ -25,7 +25,7 @@ const I = (where) => `"><img src=x alt=${where} onerror=${CANARY}(alt)>`;
 const V = (where) => `'><svg/onload=${CANARY}('${where}')>`;
 
 const SESSION_PLAIN = `xss-${RUN}`;
-// (No "/" in it: the admin's router refuses a decoded path parameter with "/"; see the todo test.)
+// (No "/" in it: such ids get their own test below.)
 const SESSION_EVIL = `${I('session-id')}${RUN}`;
 const SESSION_SLASH = `${S('session-slash')}${RUN}`;
 const MODEL_EVIL = `gpt-4o-mini${I('model')}`;
@@ -218,11 +218,9 @@ ctx.test('forms that echo input: login user and next, Keys name, virtual key nam
   await screenshot(w.page, 'xss-vks-form');
 });
 
-// A session id is whatever the client sent, "/" included; its link in Logs and Sessions
-// percent-encodes it (%2F), but the router refuses a decoded parameter with "/" and answers 404.
-ctx.test('a session whose id holds "/" opens from its link', {
-  todo: 'admin-cgi/router.c refuses "/" in a decoded {id} (NEEDS.md)',
-}, async () => {
+// A session id is whatever the client sent, "/" included; the router takes no "/" inside a
+// path parameter, so the link of such a session is /admin/sessions/by-id?id=… (adm_session_url).
+ctx.test('a session whose id holds "/" opens from its link', async () => {
   const w = await ctx.open();
   await login(w.page, ctx.viewer.user, ctx.viewer.password);
   await assertInert(w, '/admin/sessions', 'the Sessions list', { texts: [SESSION_SLASH] });

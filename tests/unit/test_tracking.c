@@ -665,11 +665,14 @@ static void test_log_headers_secrets(void)
                         "user-agent", "OpenAI/JS 4.0", "content-type", "application/json",
                         "x-echo", "copy of " VK " here", "x-other-vk", "vk-ZZZZZZZZZZZZZZZZZZZZZZZZ",
                         "x-has-xkey", "prefix sk-other-secret", "alephant-property-env", "prod",
-                        "accept", "a", NULL);
+                        "accept", "a", "x-goog-api-key", "AIzaSecret", "x-auth-token", "t0k",
+                        "x-amz-security-token", "st", "x-client-secret", "cs", NULL);
     add_hdr(h, "accept", "b");
     json_t *o = log_headers_json(h, 0);
     const char *gone[] = {"authorization", "cookie", "x-api-key", "api-key", "proxy-authorization",
-                          "alephant-embeddings-key", "x-echo", "x-other-vk", "x-has-xkey"};
+                          "alephant-embeddings-key", "x-echo", "x-other-vk", "x-has-xkey",
+                          "x-goog-api-key", "x-auth-token", "x-amz-security-token",
+                          "x-client-secret"};
     for (gsize i = 0; i < G_N_ELEMENTS(gone); i++)
         g_assert_null(json_object_get(o, gone[i]));
     g_assert_cmpstr(json_string_value(json_object_get(o, "user-agent")), ==, "OpenAI/JS 4.0");
@@ -683,6 +686,7 @@ static void test_log_headers_secrets(void)
     g_assert_null(strstr(text, "sk-other"));
     g_assert_null(strstr(text, "azure-secret"));
     g_assert_null(strstr(text, "session=abc"));
+    g_assert_null(strstr(text, "AIzaSecret"));
     g_free(text);
     json_decref(o);
     g_ptr_array_unref(h);
