@@ -277,7 +277,8 @@ gssize gw_vec_index_search(const GwVecIndex *ix, const float *q, float floor, fl
         }
     }
     g_free(approx);
-    qsort(cand->data, cand->len, sizeof(Candidate), by_upper_bound);
+    if (cand->len > 1) /* an empty GArray's data may be NULL, which qsort may not be given */
+        qsort(cand->data, cand->len, sizeof(Candidate), by_upper_bound);
     const float *f = (const float *)(void *)ix->f32->data;
     gssize best = -1;
     float top = -INFINITY;

@@ -389,6 +389,9 @@ static void test_vec_index_random(void)
             g_assert_cmpint(gw_vec_index_search(ix, q, want, &sim, NULL), ==, at);
             g_assert_cmpint(gw_vec_index_search(ix, q, nextafterf(want, 2.0f), &sim, NULL), ==,
                             -1);
+            /* A floor no row can reach leaves nothing to re-rank. */
+            g_assert_cmpint(gw_vec_index_search(ix, q, 1.5f, &sim, &rescored), ==, -1);
+            g_assert_cmpuint(rescored, ==, 0);
         }
         /* The scan did prune: far fewer rows re-ranked than searched. */
         if (d >= 64)
