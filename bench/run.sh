@@ -205,6 +205,25 @@ log "3./4. gateway"
 measure gateway "$B/alephant-gateway" "$TOKEN" "$GW_PORT" > "$W/gw.json" || exit 1
 GW=$(cat "$W/gw.json")
 
+# ---- cache ----
+# 5. an exact cache hit through the full gateway: same lighttpd, workers and payload as 3., with
+# Alephant-Cache-Enabled: true; one priming request saves the answer, every measured one is a hit.
+log "5. gateway, exact cache hits: wrk -c1, -c32"
+start_lighttpd gateway "$B/alephant-gateway" "$GW_PORT" "$THREADS" || exit 1
+for _ in 1 2; do
+  curl -s -o /dev/null -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+    -H 'Alephant-Cache-Enabled: true' -d "$BODY" "http://127.0.0.1:$GW_PORT$PATHQ"
+done
+HIT_CHECK=$(curl -s -o /dev/null -D - -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+  -H 'Alephant-Cache-Enabled: true' -d "$BODY" "http://127.0.0.1:$GW_PORT$PATHQ" | tr -d '\r' |
+  awk -F': ' 'tolower($1) == "alephant-cache" {print $2}')
+[ "$HIT_CHECK" = HIT ] || { echo "make bench: the cache did not answer a hit ($HIT_CHECK)" >&2; exit 1; }
+BENCH_CACHE=1 wrk_run 32 2 2 "http://127.0.0.1:$GW_PORT$PATHQ" "$TOKEN" >/dev/null # warm-up
+HIT_C1=$(BENCH_CACHE=1 wrk_run 1 1 "$DUR" "http://127.0.0.1:$GW_PORT$PATHQ" "$TOKEN")
+HIT_C32=$(BENCH_CACHE=1 wrk_run 32 2 "$DUR" "http://127.0.0.1:$GW_PORT$PATHQ" "$TOKEN")
+stop_lighttpd
+# ---- end cache ----
+
 # 7. limit checks in isolation
 log "7. rate limit and budget in isolation"
 RL=$("$B/bench/rlbench")
@@ -229,6 +248,7 @@ JSON=$(jq -n --arg stamp "$STAMP" --arg host "$(uname -n)" --argjson cores "$(np
   --argjson procs "$PROCS" --argjson threads "$THREADS" --arg body "$BODY" \
   --argjson up_c1 "$UP_C1" --argjson up_c32 "$UP_C32" --argjson up_stream "$UP_STREAM" \
   --argjson pt "$PT" --argjson gw "$GW" --argjson rl "$RL" --argjson cache "$CACHE" --argjson conc "$CONC_OUT" \
+  --argjson hit_c1 "$HIT_C1" --argjson hit_c32 "$HIT_C32" \
   --argjson peak "$PEAK" --arg idle "$RSS_IDLE" --argjson cthreads "$CONC_THREADS" \
   --argjson chunks "$CHUNKS" --argjson cdelay "$CHUNK_DELAY_US" --argjson slow "$SLOW_MS" \
   '{timestamp:$stamp, host:$host, cores:$cores, worker_processes:$procs, threads:$threads,
@@ -238,7 +258,9 @@ JSON=$(jq -n --arg stamp "$STAMP" --arg host "$(uname -n)" --argjson cores "$(np
     added_latency_us:{c1_p50:($gw.c1.p50_us - $pt.c1.p50_us), c1_p99:($gw.c1.p99_us - $pt.c1.p99_us),
                       c32_p50:($gw.c32.p50_us - $pt.c32.p50_us), c32_p99:($gw.c32.p99_us - $pt.c32.p99_us)},
     throughput_ratio_c32:($gw.c32.rps / $pt.c32.rps),
-    exact_cache:"see cache_in_isolation", semantic_cache:"see cache_in_isolation",
+    exact_cache:{c1:$hit_c1, c32:$hit_c32, throughput_ratio_c32_to_passthrough:($hit_c32.rps / $pt.c32.rps),
+                 throughput_ratio_c32_to_gateway:($hit_c32.rps / $gw.c32.rps)},
+    semantic_cache:"see cache_in_isolation",
     limits_in_isolation:$rl,
     cache_in_isolation:$cache,
     concurrency:($conc + {threads_per_process:$cthreads, stream_ms:$slow, rss_idle_kib_sum:($idle|split(" ")[0]|tonumber),
@@ -260,7 +282,9 @@ jq -r "$JQDEFS"'
   row("2. pass-through"; .passthrough; "0"; "0"; (.passthrough.cpu_ms_per_req|tostring);
       mib(.passthrough.rss_warm_kib_max); mib(.passthrough.rss_end_kib_max)),
   row("3. gateway"; .gateway; (.added_latency_us.c1_p50|tostring); (.added_latency_us.c32_p50|tostring);
-      (.gateway.cpu_ms_per_req|tostring); mib(.gateway.rss_warm_kib_max); mib(.gateway.rss_end_kib_max))' "$F" |
+      (.gateway.cpu_ms_per_req|tostring); mib(.gateway.rss_warm_kib_max); mib(.gateway.rss_end_kib_max)),
+  row("5. gateway, exact cache hit"; .exact_cache; ((.exact_cache.c1.p50_us - .passthrough.c1.p50_us)|tostring);
+      ((.exact_cache.c32.p50_us - .passthrough.c32.p50_us)|tostring); "-"; "-"; "-")' "$F" |
   column -t -s $'\t'
 jq -r "$JQDEFS"'
   "gateway / pass-through throughput at c32: \((.throughput_ratio_c32*1000|round)/10) %   (target ≥ 85 %)",
@@ -275,8 +299,8 @@ jq -r '
      (.value.chunk_delay_p50_us|tostring), (.value.chunk_delay_p99_us|tostring), "\(.value.completed)/\(.value.requests)"] | @tsv)' "$F" |
   column -t -s $'\t'
 jq -r "$JQDEFS"'
-  "5. exact cache: \(.exact_cache)",
-  "6. semantic cache search: \(.semantic_cache)",
+  "5. exact cache hit / pass-through throughput at c32: \((.exact_cache.throughput_ratio_c32_to_passthrough*100|round)/100)x (target ≥ 1.5x); / the gateway without cache: \((.exact_cache.throughput_ratio_c32_to_gateway*100|round)/100)x; key derivation + lookup in isolation \(.cache_in_isolation.exact_hit_lookup_us) µs",
+  "6. semantic cache search over \(.cache_in_isolation.semantic_vectors) vectors (int8 scan + exact re-rank), ms p50/p99: 384d \(.cache_in_isolation.semantic_search_384d.ms_p50)/\(.cache_in_isolation.semantic_search_384d.ms_p99), 768d \(.cache_in_isolation.semantic_search_768d.ms_p50)/\(.cache_in_isolation.semantic_search_768d.ms_p99), 1536d \(.cache_in_isolation.semantic_search_1536d.ms_p50)/\(.cache_in_isolation.semantic_search_1536d.ms_p99) (target ≤ 10 ms; float32 scan 1536d p50 \(.cache_in_isolation.semantic_search_1536d.float32_scan_ms_p50))",
   "7. rate-limit take: \(.limits_in_isolation.ratelimit_take_ns) ns/call (token check+charge \(.limits_in_isolation.ratelimit_token_check_charge_ns) ns); budget reserve: \(.limits_in_isolation.budget_reserve_ns) ns, settle: \(.limits_in_isolation.budget_settle_ns) ns",
   "8. \(.concurrency.requests) simultaneous \(.concurrency.stream_ms) ms streams (\(.worker_processes) x \(.concurrency.threads_per_process) threads): completed \(.concurrency.completed)/\(.concurrency.requests) (failed \(.concurrency.failed), non-200 \(.concurrency.bad_status), truncated \(.concurrency.truncated)), wall \(.concurrency.wall_s) s, gateway RSS idle \(mib(.concurrency.rss_idle_kib_sum)), peak \(mib(.concurrency.rss_peak_kib_sum)) (target ≤ 1 GiB)"' "$F"
 echo

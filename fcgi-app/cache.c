@@ -3,7 +3,9 @@
  * - Lookup (after policies and rate limits): the cache headers are parsed (400 naming a bad
  *   one); the scope is the virtual key (or its agent or department, [cache] scope); with N
  *   buckets the N slot keys are read: any empty slot makes a miss that will be saved into the
- *   first free slot, all N filled make a hit served from a slot chosen at random. With semantic
+ *   first slot still free when it is written (claimed atomically in the cache database, so
+ *   concurrent misses never overwrite each other), all N filled make a hit served from a slot
+ *   chosen at random. With semantic
  *   caching configured, an exact miss embeds the prompt text (through the embeddings key's own
  *   provider target, /v1/embeddings) and searches the scope's vectors of the same group.
  * - A hit answers with the stored status, content type and body (a stream is replayed event by
@@ -25,7 +27,10 @@
 #include "cache_opts.h"
 #include "cache_store.h"
 #include "cache_vec.h"
+#include "budget.h"
+#include "cost.h"
 #include "netaddr.h"
+#include "uuid.h"
 #include "providers/provider.h"
 
 #define MIB (G_GINT64_CONSTANT(1024) * 1024)
@@ -46,8 +51,11 @@ typedef struct GwCallCache {
     GwCacheEntry *entry;        /* the entry served on a hit */
     double similarity;          /* semantic hit, else -1 */
     gint64 latency_ms;
-    int save_slot;              /* slot to save into, -1 = do not save */
-    char save_key[GW_CACHE_KEY_HEX_LEN + 1]; /* its key, derived before providers change the body */
+    int save_slot;              /* -1 = do not save; else the first free slot seen, or the
+                                 * slot to refresh (save_refresh) */
+    gboolean save_refresh;      /* save-only with every slot filled: replace save_slot */
+    /* The slots' keys, derived at lookup, before providers change the body. */
+    char slot_keys[GW_CACHE_BUCKETS_MAX][GW_CACHE_KEY_HEX_LEN + 1];
     GString *capture;           /* bytes sent to the client, while saving */
     gboolean capture_over;      /* larger than an entry may be: not saved */
     char *content_type;
@@ -103,22 +111,23 @@ static void store_warning(const char *what, GError *err)
     g_clear_error(&err);
 }
 
-/* ---- semantic index: per process, per group, refreshed from the database ---- */
+/* ---- semantic index: per process, per group, refreshed from the database ----
+ * A read-write lock: searches (≈ 10 ms at 100,000 × 1536 dims) run side by side; the write lock
+ * is taken only when the database holds vectors newer than the index (or to rebuild it). */
 
 typedef struct {
-    GArray *vecs;   /* float, dims per row */
-    GArray *ids;    /* gint64 */
-    gsize dims;
-    gint64 max_id;
+    GwVecIndex *ix; /* NULL until the first vector fixes the size */
+    GArray *ids;    /* gint64 per row */
+    gint64 max_id;  /* every vector with a row id up to this has been considered */
 } SemGroup;
 
-static pthread_mutex_t sem_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_rwlock_t sem_lock = PTHREAD_RWLOCK_INITIALIZER;
 static GHashTable *sem_groups; /* group hex → SemGroup*, under sem_lock */
 
 static void sem_group_free(gpointer p)
 {
     SemGroup *g = p;
-    g_array_unref(g->vecs);
+    gw_vec_index_free(g->ix);
     g_array_unref(g->ids);
     g_free(g);
 }
@@ -126,44 +135,69 @@ static void sem_group_free(gpointer p)
 static void sem_add(gint64 id, const float *v, gsize dims, gpointer ud)
 {
     SemGroup *g = ud;
-    if (g->dims == 0)
-        g->dims = dims;
+    if (g->ix == NULL)
+        g->ix = gw_vec_index_new(dims);
     g->max_id = MAX(g->max_id, id);
-    if (dims != g->dims)
+    if (dims != gw_vec_index_dims(g->ix))
         return; /* another embedding model's size: never comparable */
-    g_array_append_vals(g->vecs, v, (guint)dims);
+    gw_vec_index_add(g->ix, v);
     g_array_append_val(g->ids, id);
 }
 
-/* Best id of the group for v (refreshing the group from the store first); -1 when none. */
-static gint64 sem_search(GwCacheStore *st, const char *group, const float *v, gsize dims,
-                         gint64 max_entries, float *sim, GError **err)
+/* Brings the group's index up to the database (newest vector id `last`), under the write
+ * lock. Rows evicted or purged stay in memory until a rebuild: rebuild once the group has grown
+ * well past what the database may keep. */
+static GwStatus sem_refresh(GwCacheStore *st, const char *group, gint64 last, gint64 max_entries,
+                            GError **err)
 {
-    gint64 best_id = -1;
-    pthread_mutex_lock(&sem_lock);
+    GwStatus gs = GW_OK;
+    pthread_rwlock_wrlock(&sem_lock);
     if (sem_groups == NULL)
         sem_groups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, sem_group_free);
     SemGroup *g = g_hash_table_lookup(sem_groups, group);
-    /* Rows evicted or purged stay in memory until a rebuild: rebuild once it has grown well past
-     * what the database may keep. */
     if (g != NULL && (gint64)g->ids->len > 2 * max_entries) {
         g_hash_table_remove(sem_groups, group);
         g = NULL;
     }
     if (g == NULL) {
         g = g_new0(SemGroup, 1);
-        g->vecs = g_array_new(FALSE, FALSE, sizeof(float));
         g->ids = g_array_new(FALSE, FALSE, sizeof(gint64));
         g_hash_table_insert(sem_groups, g_strdup(group), g);
     }
-    GwStatus gs = gw_cache_store_vectors(st, group, g->max_id, now_ms(), sem_add, g, err);
-    if (gs == GW_OK && g->dims == dims && g->ids->len > 0) {
-        gssize at = gw_vec_search((const float *)(void *)g->vecs->data, g->ids->len, dims, v, sim);
+    if (g->max_id < last) {
+        gs = gw_cache_store_vectors(st, group, g->max_id, now_ms(), sem_add, g, err);
+        if (gs == GW_OK)
+            g->max_id = MAX(g->max_id, last);
+    }
+    pthread_rwlock_unlock(&sem_lock);
+    return gs;
+}
+
+/* Row id of the group's best vector for v when its cosine reaches floor (*sim), else -1. */
+static gint64 sem_search(GwCacheStore *st, const char *group, const float *v, gsize dims,
+                         gint64 max_entries, float floor, float *sim, GError **err)
+{
+    gint64 last = 0;
+    if (gw_cache_store_last_vector_id(st, group, &last, err) != GW_OK)
+        return -1;
+    if (last == 0)
+        return -1; /* the group has no vectors */
+    pthread_rwlock_rdlock(&sem_lock);
+    SemGroup *g = sem_groups != NULL ? g_hash_table_lookup(sem_groups, group) : NULL;
+    gboolean stale = g == NULL || g->max_id < last || (gint64)g->ids->len > 2 * max_entries;
+    pthread_rwlock_unlock(&sem_lock);
+    if (stale && sem_refresh(st, group, last, max_entries, err) != GW_OK)
+        return -1;
+    gint64 best_id = -1;
+    pthread_rwlock_rdlock(&sem_lock);
+    g = g_hash_table_lookup(sem_groups, group);
+    if (g != NULL && g->ix != NULL && gw_vec_index_dims(g->ix) == dims) {
+        gssize at = gw_vec_index_search(g->ix, v, floor, sim, NULL);
         if (at >= 0)
             best_id = g_array_index(g->ids, gint64, at);
     }
-    pthread_mutex_unlock(&sem_lock);
-    return gs == GW_OK ? best_id : -1;
+    pthread_rwlock_unlock(&sem_lock);
+    return best_id;
 }
 
 /* ---- the embedding call ---- */
@@ -219,6 +253,133 @@ static gboolean embeddings_vk(GwCall *call, const char *model, GwVirtualKey **ou
     return TRUE;
 }
 
+/* ---- the embedding call's own log row and budget charge ----
+ * The embedding call is an upstream call like any other: it gets its own log row (a request to
+ * POST /v1/embeddings by the embeddings key, with its tokens and cost from the price table, in
+ * the request's session, linked to it by the property cache_embedding_for = the request's
+ * alephant-id), and its cost is reserved and settled against the embeddings key's budgets (and
+ * its agent's and department's) like a request of that key. A budget that refuses it makes the
+ * lookup a miss. */
+
+typedef struct {
+    GwLogRow *row;
+    char reservation[GW_UUID_STR_LEN + 1];
+    gboolean reserved, priced;
+} EmbedCharge;
+
+/* The price of model (or, when it has none, of the name sent upstream) in force now. */
+static gboolean embed_price(GwWorker *w, const char *model, const char *upstream, gint64 now,
+                            GwPrice *price)
+{
+    const char *models[] = {upstream, model};
+    for (guint i = 0; i < G_N_ELEMENTS(models); i++)
+        if (models[i] != NULL && gw_store_price_find(w->store, models[i], now, price, NULL) == GW_OK)
+            return TRUE;
+    return FALSE;
+}
+
+/* Starts the row and reserves the call's most possible cost (every byte of the text a token)
+ * against vk's budgets. FALSE when a budget refuses it (or cannot be checked): no call. */
+static gboolean embed_charge_begin(GwCall *call, const GwVirtualKey *vk, const GwProviderKey *pk,
+                                   const char *model, const char *upstream, gsize text_len,
+                                   EmbedCharge *ch)
+{
+    GwWorker *w = call->worker;
+    const GwLogRow *parent = call->log;
+    GwLogRow *row = ch->row = gw_log_row_new();
+    gw_uuid_v7(row->request_id);
+    row->created_at = g_get_real_time() / 1000;
+    row->virtual_key_id = vk->id;
+    row->agent_id = vk->agent_id;
+    row->department_id = vk->department_id;
+    row->provider_key_id = pk->id;
+    row->provider = g_strdup(pk->provider);
+    row->model = g_strdup(model);
+    row->method = g_strdup("POST");
+    row->path = g_strdup("/v1/embeddings");
+    row->client_ip = g_strdup(parent->client_ip);
+    row->user_agent = g_strdup(parent->user_agent);
+    row->session_id = g_strdup(parent->session_id);
+    row->session_path = g_strdup(parent->session_path);
+    row->session_name = g_strdup(parent->session_name);
+    GwLogProperty *lp = g_new(GwLogProperty, 1);
+    lp->name = g_strdup("cache_embedding_for");
+    lp->value = g_strdup(parent->request_id);
+    g_ptr_array_add(row->properties, lp);
+
+    GwPrice price = {0};
+    ch->priced = embed_price(w, model, upstream, row->created_at, &price);
+    gint64 amount = ch->priced ? gw_budget_estimate_nanos(&price, (gint64)text_len + 16, 0)
+                               : G_MAXINT64 / 4;
+    gw_price_clear(&price);
+    g_strlcpy(ch->reservation, row->request_id, sizeof ch->reservation);
+    gint64 ttl = (gint64)EMBED_TIMEOUT_MS + 10000;
+    GwBudgetBlock blocked = {0};
+    GError *err = NULL;
+    GwStatus st = gw_store_budget_reserve(w->store, vk->id, vk->agent_id, vk->department_id,
+                                          ch->reservation, amount, row->created_at, ttl,
+                                          &blocked, &err);
+    gw_budget_block_clear(&blocked);
+    if (st != GW_OK) {
+        g_debug("semantic cache: the embeddings key's budget refused the embedding call: %s",
+                err != NULL ? err->message : "exceeded");
+        g_clear_error(&err);
+        return FALSE;
+    }
+    ch->reserved = TRUE;
+    return TRUE;
+}
+
+/* Completes the row from the answer (obj may be NULL), prices it, settles the reservation and
+ * hands the row to the logger. */
+static void embed_charge_end(GwCall *call, EmbedCharge *ch, const char *upstream, long status,
+                             CURLcode rc, json_t *obj, gint64 t0_us)
+{
+    GwWorker *w = call->worker;
+    GwLogRow *row = ch->row;
+    row->latency_ms = (g_get_monotonic_time() - t0_us) / 1000;
+    row->status = status > 0 ? (int)status : 502;
+    if (rc != CURLE_OK || status < 200 || status >= 300) {
+        row->error_code = g_strdup(rc == CURLE_OPERATION_TIMEDOUT ? "upstream_timeout"
+                                   : rc != CURLE_OK ? "upstream_unreachable"
+                                                    : "upstream_error");
+        row->error_message = g_strdup(rc != CURLE_OK ? curl_easy_strerror(rc)
+                                                     : "The embeddings provider answered an error");
+    }
+    json_t *usage = json_object_get(obj, "usage");
+    json_t *pt = json_object_get(usage, "prompt_tokens"), *tt = json_object_get(usage, "total_tokens");
+    if (json_is_integer(pt) && json_integer_value(pt) >= 0) {
+        row->prompt_tokens = json_integer_value(pt);
+        row->completion_tokens = 0;
+        row->total_tokens = json_is_integer(tt) && json_integer_value(tt) >= 0
+                                ? json_integer_value(tt) : row->prompt_tokens;
+    }
+    gint64 actual = 0;
+    GwPrice price = {0};
+    if (row->prompt_tokens < 0) {
+        /* No usage: an error costs nothing; a success keeps its reservation (fail safe). */
+        if (status >= 200 && status < 300)
+            row->cost_flag = g_strdup("no_usage");
+        actual = status >= 200 && status < 300 && ch->priced ? -1 : 0;
+    } else if (embed_price(w, row->model, upstream, row->created_at, &price)) {
+        row->cost_nanos = gw_cost_nanos(&price, row->prompt_tokens, -1, 0);
+        actual = row->cost_nanos;
+    } else {
+        row->cost_flag = g_strdup("unknown_model");
+    }
+    gw_price_clear(&price);
+    if (ch->reserved) {
+        GError *err = NULL;
+        if (gw_store_budget_settle(w->store, ch->reservation, actual, g_get_real_time() / 1000,
+                                   &err) != GW_OK) {
+            g_warning("budget settlement of an embedding call failed: %s", err->message);
+            g_error_free(err);
+        }
+    }
+    gw_logger_submit(w->proc->logger, row);
+    ch->row = NULL;
+}
+
 /* Embeds text with model through the first target of the embeddings key: a unit vector in
  * *out (g_free) and its size, or FALSE (the caller treats it as a miss). */
 static gboolean embed(GwCall *call, const char *model, const char *text, float **out, gsize *dims)
@@ -233,6 +394,7 @@ static gboolean embed(GwCall *call, const char *model, const char *text, float *
         !g_strv_contains((const char *const *)vk->allowed_models, model))
         return FALSE;
     GPtrArray *targets = NULL;
+    EmbedCharge charge = {0};
     gboolean ok = FALSE;
     GwProviderKey *pk = NULL;
     char *secret = NULL, *url = NULL;
@@ -269,6 +431,9 @@ static gboolean embed(GwCall *call, const char *model, const char *text, float *
     headers = prov->add_auth(NULL, &sub);
     headers = curl_slist_append(headers, "Content-Type: application/json");
     headers = curl_slist_append(headers, "Expect:");
+    if (!embed_charge_begin(call, vk, pk, model, sub.upstream_model, strlen(text), &charge))
+        goto out;
+    gint64 t0 = g_get_monotonic_time();
     json_t *req = json_pack("{s:s, s:s}", "model", sub.upstream_model, "input", text);
     char *body = json_dumps(req, JSON_COMPACT);
     json_decref(req);
@@ -294,15 +459,18 @@ static gboolean embed(GwCall *call, const char *model, const char *text, float *
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
     free(body);
+    json_t *obj = rc == CURLE_OK ? json_loadb(resp->str, resp->len, 0, NULL) : NULL;
+    embed_charge_end(call, &charge, sub.upstream_model, status, rc, obj, t0);
     if (rc != CURLE_OK || status < 200 || status >= 300) {
         g_debug("embedding call failed: curl %d, status %ld", (int)rc, status);
+        json_decref(obj);
         goto out;
     }
-    json_t *obj = json_loadb(resp->str, resp->len, 0, NULL);
     json_t *emb = json_object_get(json_array_get(json_object_get(obj, "data"), 0), "embedding");
     ok = gw_vec_from_json(emb, out, dims, NULL) == GW_OK;
     json_decref(obj);
 out:
+    gw_log_row_free(charge.row); /* only when the call was never made */
     for (struct curl_slist *l = headers; l != NULL; l = l->next)
         memset(l->data, 0, strlen(l->data)); /* one of them holds the provider secret */
     curl_slist_free_all(headers);
@@ -351,9 +519,10 @@ static gboolean read_slots(GwCall *call, GwCacheStore *st, GwCacheEntry **entry,
     *entry = NULL;
     *free_slot = -1;
     gint64 now = now_ms();
+    for (int i = 0; i < n; i++)
+        gw_cache_key(&cc->key_in, i, cc->slot_keys[i]);
     for (int i = 0; i < n; i++) {
-        char key[GW_CACHE_KEY_HEX_LEN + 1];
-        gw_cache_key(&cc->key_in, i, key);
+        const char *key = cc->slot_keys[i];
         GwCacheEntry *e = NULL;
         GError *err = NULL;
         GwStatus gs = gw_cache_store_get(st, key, now, &e, &err);
@@ -393,22 +562,28 @@ static GwCacheEntry *semantic_lookup(GwCall *call, GwCacheStore *st, const char 
     gw_cache_semantic_group(&cc->key_in, model, cc->sem_group);
     if (!cc->opts.read)
         return NULL;
-    float sim = 0;
+    float sim = 0, floor = (float)(cc->opts.threshold - 1e-6);
     GError *err = NULL;
     gint64 id = sem_search(st, cc->sem_group, cc->vector, cc->dims,
-                           call->worker->proc->conf->cache_semantic_max_entries, &sim, &err);
+                           call->worker->proc->conf->cache_semantic_max_entries, floor, &sim,
+                           &err);
     if (err != NULL) {
         store_warning("searching vectors", err);
         return NULL;
     }
-    if (id < 0 || (double)sim < cc->opts.threshold - 1e-6)
+    if (id < 0)
         return NULL;
     GwCacheEntry *e = NULL;
     if (gw_cache_store_get_by_id(st, id, now_ms(), &e, &err) != GW_OK) {
         g_clear_error(&err); /* purged or expired since it was indexed: a miss */
         return NULL;
     }
-    if (e->stream != call->stream) {
+    /* The row read must be the one indexed: a row id freed by eviction or purge may have been
+     * reused by another entry (of another group, even another scope) since. Its own stored
+     * vector decides. */
+    if (e->stream != call->stream || e->sem_group == NULL ||
+        strcmp(e->sem_group, cc->sem_group) != 0 || e->vector == NULL || e->dims != cc->dims ||
+        (sim = gw_vec_dot(e->vector, cc->vector, cc->dims)) < floor) {
         gw_cache_entry_free(e);
         return NULL;
     }
@@ -498,6 +673,7 @@ gboolean gw_cache_lookup(GwCall *call)
     if (store_ok && e != NULL && !cc->opts.read) {
         /* Save-only with every slot filled: refresh one of them. */
         free_slot = e->bucket;
+        cc->save_refresh = TRUE;
         g_clear_pointer(&e, gw_cache_entry_free);
     }
     if (store_ok && e == NULL) {
@@ -522,7 +698,6 @@ gboolean gw_cache_lookup(GwCall *call)
     gw_cache_entry_free(e);
     if (store_ok && cc->opts.save && cc->opts.ttl_s > 0 && free_slot >= 0) {
         cc->save_slot = free_slot;
-        gw_cache_key(&cc->key_in, free_slot, cc->save_key);
         cc->capture = g_string_new(NULL);
     }
     return TRUE;
@@ -591,7 +766,7 @@ static void save(GwCall *call)
         return;
     gint64 now = now_ms();
     GwCacheEntry *e = gw_cache_entry_new();
-    g_strlcpy(e->key, cc->save_key, sizeof e->key);
+    g_strlcpy(e->key, cc->slot_keys[cc->save_slot], sizeof e->key);
     e->scope = g_strdup(cc->scope);
     g_strlcpy(e->seed_hash, cc->seed_hash, sizeof e->seed_hash);
     e->bucket = cc->save_slot;
@@ -614,9 +789,26 @@ static void save(GwCall *call)
         e->dims = cc->dims;
     }
     GError *err = NULL;
-    if (gw_cache_store_put(st, e, now, conf->cache_max_size_mb * MIB,
-                           conf->cache_semantic ? conf->cache_semantic_max_entries : 0,
-                           &err) != GW_OK)
+    gint64 max_bytes = conf->cache_max_size_mb * MIB;
+    gint64 max_vectors = conf->cache_semantic ? conf->cache_semantic_max_entries : 0;
+    GwStatus gs;
+    if (cc->save_refresh) {
+        gs = gw_cache_store_put(st, e, now, max_bytes, max_vectors, &err);
+    } else {
+        /* The first slot still free when the write happens: concurrent misses of the same
+         * request each claim their own, and once all are filled the answer is not kept. */
+        const char *keys[GW_CACHE_BUCKETS_MAX];
+        for (int i = 0; i < cc->opts.buckets; i++)
+            keys[i] = cc->slot_keys[i];
+        int slot = -1;
+        gs = gw_cache_store_put_free_slot(st, e, keys, cc->opts.buckets, now, max_bytes,
+                                          max_vectors, &slot, &err);
+        if (gs == GW_EEXISTS) {
+            g_clear_error(&err);
+            gs = GW_OK;
+        }
+    }
+    if (gs != GW_OK)
         store_warning("saving an answer", err);
     gw_cache_entry_free(e);
 }

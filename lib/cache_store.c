@@ -67,12 +67,14 @@ typedef enum {
     S_TOUCH,
     S_DELETE_ID,
     S_DELETE_KEY,
+    S_DELETE_KEY_EXPIRED,
     S_INSERT,
     S_DELETE_EXPIRED,
     S_META,
     S_EVICT_LRU,
     S_EVICT_VECTORS,
     S_VECTORS,
+    S_LAST_VECTOR,
     S_PURGE,
     S_COUNT
 } StmtId;
@@ -92,6 +94,7 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_TOUCH] = "UPDATE cache_entries SET last_used_at = ?2 WHERE id = ?1",
     [S_DELETE_ID] = "DELETE FROM cache_entries WHERE id = ?1",
     [S_DELETE_KEY] = "DELETE FROM cache_entries WHERE key = ?1",
+    [S_DELETE_KEY_EXPIRED] = "DELETE FROM cache_entries WHERE key = ?1 AND expires_at <= ?2",
     [S_INSERT] = "INSERT INTO cache_entries (key, scope, seed_hash, bucket, source_request_id, "
                  "created_at, expires_at, last_used_at, status, content_type, stream, body, "
                  "model, prompt_tokens, completion_tokens, total_tokens, cached_tokens, "
@@ -107,6 +110,7 @@ static const char *const stmt_sql[S_COUNT] = {
                         "WHERE vector IS NOT NULL ORDER BY last_used_at, id LIMIT ?1)",
     [S_VECTORS] = "SELECT id, vector FROM cache_entries WHERE sem_group = ?1 AND id > ?2 "
                   "AND expires_at > ?3 AND vector IS NOT NULL ORDER BY id",
+    [S_LAST_VECTOR] = "SELECT max(id) FROM cache_entries WHERE sem_group = ?1",
     [S_PURGE] = "DELETE FROM cache_entries WHERE (?1 IS NULL OR scope = ?1) "
                 "AND (?2 IS NULL OR seed_hash = ?2)",
 };
@@ -341,7 +345,9 @@ static int bind_str(sqlite3_stmt *s, int i, const char *v)
     return v != NULL ? sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(s, i);
 }
 
-static int insert_bind(sqlite3_stmt *s, const GwCacheEntry *e, gint64 now_ms)
+/* Binds e for S_INSERT under key and bucket (which override e's own). */
+static int insert_bind(sqlite3_stmt *s, const GwCacheEntry *e, const char *key, int bucket,
+                       gint64 now_ms)
 {
     gsize blen = 0;
     const void *body = e->body != NULL ? g_bytes_get_data(e->body, &blen) : NULL;
@@ -353,10 +359,10 @@ static int insert_bind(sqlite3_stmt *s, const GwCacheEntry *e, gint64 now_ms)
 #define B(expr)                       \
     if (rc == SQLITE_OK)              \
         rc = (expr);
-    B(sqlite3_bind_text(s, 1, e->key, -1, SQLITE_TRANSIENT));
+    B(sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT));
     B(bind_str(s, 2, e->scope));
     B(sqlite3_bind_text(s, 3, e->seed_hash, -1, SQLITE_TRANSIENT));
-    B(sqlite3_bind_int(s, 4, e->bucket));
+    B(sqlite3_bind_int(s, 4, bucket));
     B(sqlite3_bind_text(s, 5, e->source_request_id, -1, SQLITE_TRANSIENT));
     B(sqlite3_bind_int64(s, 6, now_ms));
     B(sqlite3_bind_int64(s, 7, e->expires_at));
@@ -438,7 +444,7 @@ GwStatus gw_cache_store_put(GwCacheStore *st, const GwCacheEntry *e, gint64 now_
             gs = fail(st, rc, "replacing an entry", err);
     }
     if (gs == GW_OK && (gs = prep(st, S_INSERT, &s, err)) == GW_OK) {
-        int rc = insert_bind(s, e, now_ms);
+        int rc = insert_bind(s, e, e->key, e->bucket, now_ms);
         if (rc == SQLITE_OK)
             rc = sqlite3_step(s);
         done(s);
@@ -450,6 +456,62 @@ GwStatus gw_cache_store_put(GwCacheStore *st, const GwCacheEntry *e, gint64 now_
     if (gs == GW_OK)
         return exec_id(st, S_COMMIT, err);
     exec_id(st, S_ROLLBACK, NULL);
+    return gs;
+}
+
+/* Inserts e under key/bucket unless a live entry holds that key: GW_EEXISTS then (the failed
+ * INSERT undoes only itself; the transaction goes on). An expired holder is removed first. */
+static GwStatus insert_if_free(GwCacheStore *st, const GwCacheEntry *e, const char *key,
+                               int bucket, gint64 now_ms, GError **err)
+{
+    sqlite3_stmt *s = NULL;
+    GwStatus gs = prep(st, S_DELETE_KEY_EXPIRED, &s, err);
+    if (gs != GW_OK)
+        return gs;
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 2, now_ms);
+    int rc = sqlite3_step(s);
+    done(s);
+    if (rc != SQLITE_DONE)
+        return fail(st, rc, "removing an expired entry", err);
+    if ((gs = prep(st, S_INSERT, &s, err)) != GW_OK)
+        return gs;
+    rc = insert_bind(s, e, key, bucket, now_ms);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(s);
+    done(s);
+    if (rc == SQLITE_CONSTRAINT_UNIQUE)
+        return GW_EEXISTS;
+    return rc == SQLITE_DONE ? GW_OK : fail(st, rc, "saving an entry", err);
+}
+
+GwStatus gw_cache_store_put_free_slot(GwCacheStore *st, const GwCacheEntry *e,
+                                      const char *const *keys, int nkeys, gint64 now_ms,
+                                      gint64 max_bytes, gint64 max_vectors, int *slot,
+                                      GError **err)
+{
+    *slot = -1;
+    GwStatus gs = exec_id(st, S_BEGIN, err);
+    if (gs != GW_OK)
+        return gs;
+    for (int i = 0; i < nkeys; i++) {
+        gs = insert_if_free(st, e, keys[i], i, now_ms, err);
+        if (gs == GW_EEXISTS)
+            continue; /* another request filled this slot first */
+        if (gs == GW_OK)
+            *slot = i;
+        break;
+    }
+    if (gs == GW_EEXISTS) {
+        exec_id(st, S_ROLLBACK, NULL);
+        return gw_fail(err, GW_EEXISTS, "every cache slot of this request is filled");
+    }
+    if (gs == GW_OK)
+        gs = evict(st, max_bytes, max_vectors, now_ms, err);
+    if (gs == GW_OK && (gs = exec_id(st, S_COMMIT, err)) == GW_OK)
+        return GW_OK;
+    exec_id(st, S_ROLLBACK, NULL);
+    *slot = -1;
     return gs;
 }
 
@@ -477,6 +539,21 @@ GwStatus gw_cache_store_vectors(GwCacheStore *st, const char *group, gint64 afte
     }
     done(s);
     return rc == SQLITE_DONE ? GW_OK : fail(st, rc, "reading vectors", err);
+}
+
+GwStatus gw_cache_store_last_vector_id(GwCacheStore *st, const char *group, gint64 *id,
+                                       GError **err)
+{
+    sqlite3_stmt *s = NULL;
+    GwStatus gs = prep(st, S_LAST_VECTOR, &s, err);
+    if (gs != GW_OK)
+        return gs;
+    sqlite3_bind_text(s, 1, group, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *id = sqlite3_column_int64(s, 0); /* NULL (no rows) reads as 0 */
+    done(s);
+    return rc == SQLITE_ROW ? GW_OK : fail(st, rc, "reading the newest vector id", err);
 }
 
 GwStatus gw_cache_store_purge(GwCacheStore *st, const char *scope, const char *seed_hash,

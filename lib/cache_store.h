@@ -53,10 +53,26 @@ GwStatus gw_cache_store_get_by_id(GwCacheStore *st, gint64 id, gint64 now_ms, Gw
 GwStatus gw_cache_store_put(GwCacheStore *st, const GwCacheEntry *e, gint64 now_ms,
                             gint64 max_bytes, gint64 max_vectors, GError **err);
 
+/* Saves e into the first free slot of a bucketed request, atomically: keys[i] is the key of
+ * slot i (0-based). Inside one write transaction each slot is tried in order with an INSERT
+ * that fails on a live entry of that key (an expired one is removed first), so concurrent
+ * savers of the same request never overwrite each other: each gets its own slot, and when all
+ * are filled nothing is saved (GW_EEXISTS). e->key and e->bucket are ignored; *slot gets the
+ * slot used (-1 on failure). Then evicts as gw_cache_store_put does. */
+GwStatus gw_cache_store_put_free_slot(GwCacheStore *st, const GwCacheEntry *e,
+                                      const char *const *keys, int nkeys, gint64 now_ms,
+                                      gint64 max_bytes, gint64 max_vectors, int *slot,
+                                      GError **err);
+
 /* Calls fn for every live vector of group with a row id above after_id, in id order. */
 typedef void (*GwCacheVectorFn)(gint64 id, const float *v, gsize dims, gpointer ud);
 GwStatus gw_cache_store_vectors(GwCacheStore *st, const char *group, gint64 after_id,
                                 gint64 now_ms, GwCacheVectorFn fn, gpointer ud, GError **err);
+
+/* The largest row id of the group's vectors (expired or not) in *id, 0 when it has none: an
+ * index read from its primary key, so callers can tell cheaply whether anything is new. */
+GwStatus gw_cache_store_last_vector_id(GwCacheStore *st, const char *group, gint64 *id,
+                                       GError **err);
 
 /* Deletes the entries of scope (NULL = every scope) with seed hash seed_hash (NULL = any seed);
  * *deleted (may be NULL) gets how many. */

@@ -132,3 +132,73 @@ ctx.test('an invalid threshold is a 400 naming the header', async () => {
   assert.equal(r.status, 400);
   assert.match(r.json().error.message, /Alephant-Cache-Semantic-Threshold/);
 });
+
+async function embeddingRows(parentId) {
+  return JSON.parse(await ctx.gw.ctl(['logs', 'list', '--property', `cache_embedding_for=${parentId}`, '--json']));
+}
+
+async function embBudget() {
+  const b = JSON.parse(await ctx.gw.ctl(['budget', 'list', '--json'])).find((x) => x.scope === 'virtual_key' && x.name === 'emb');
+  assert.ok(b, 'the embeddings key has a budget');
+  return b;
+}
+
+ctx.test('the embedding call has its own log row, priced, charged to the embeddings key\'s budget', async () => {
+  ctx.mock.setHandler(handler());
+  freshSeed();
+  // 0.02 USD per million tokens (20 nano-dollars a token): the mock reports 3 prompt tokens →
+  // 60 nano-dollars. The reservation counts every byte of the text as a token (≈ 800 nanos),
+  // within a hard limit of 1000.
+  await ctx.gw.setPrice({ model: 'text-embedding-3-small', provider: 'openai', input: '0.02', output: '0' });
+  await ctx.gw.ctl(['vk', 'update', 'emb', '--budget', '0.000001', '--budget-period', 'monthly']);
+  const spent0 = (await embBudget()).spent_nanos;
+  assert.equal(spent0, 0);
+
+  const embBefore = ctx.mock.requests.filter((r) => r.url.startsWith('/v1/embeddings')).length;
+  const a = await chat(ctx.vkNoEmb, 'cats on a budget', { 'Alephant-Embeddings-Key': ctx.vkEmb });
+  assert.equal(a.headers['alephant-cache'], 'MISS');
+  assert.equal(ctx.mock.requests.filter((r) => r.url.startsWith('/v1/embeddings')).length, embBefore + 1, 'the prompt was embedded');
+  const parentId = a.headers['alephant-id'];
+  await ctx.gw.waitForLogs((r) => r.request_id === parentId);
+  let rows = [];
+  for (let i = 0; i < 60 && rows.length === 0; i++) {
+    rows = await embeddingRows(parentId);
+    if (rows.length === 0) await new Promise((r) => setTimeout(r, 150));
+  }
+  assert.equal(rows.length, 1, 'one log row for the embedding call, linked to the request');
+  const [e] = rows;
+  assert.notEqual(e.request_id, parentId);
+  assert.equal(e.virtual_key, 'emb', 'logged under the embeddings key');
+  assert.equal(e.model, 'text-embedding-3-small');
+  assert.equal(e.path, '/v1/embeddings');
+  assert.equal(e.status, 200);
+  assert.equal(e.prompt_tokens, 3);
+  assert.equal(e.total_tokens, 3);
+  assert.equal(e.cost_nanos, 60);
+  const [parent] = await ctx.gw.waitForLogs((r) => r.request_id === parentId);
+  assert.equal(parent.virtual_key, 'noemb');
+  assert.equal(parent.cache_status, 'MISS');
+
+  const b = await embBudget();
+  assert.equal(b.spent_nanos, 60, 'the embeddings key paid for its call');
+  assert.equal(b.reserved_nanos, 0);
+
+  // An exact hit embeds nothing: no second row.
+  const hit = await chat(ctx.vkNoEmb, 'cats on a budget', { 'Alephant-Embeddings-Key': ctx.vkEmb });
+  assert.equal(hit.headers['alephant-cache'], 'HIT');
+  await ctx.gw.waitForLogs((r) => r.request_id === hit.headers['alephant-id']);
+  assert.equal((await embeddingRows(hit.headers['alephant-id'])).length, 0);
+
+  // A budget that cannot cover the call refuses it: no embedding call, a plain miss, answered.
+  await ctx.gw.ctl(['vk', 'update', 'emb', '--budget', '0.00000005', '--budget-period', 'monthly']);
+  const embCalls = ctx.mock.requests.filter((r) => r.url.startsWith('/v1/embeddings')).length;
+  const c = await chat(ctx.vkNoEmb, 'kittens on a budget', { 'Alephant-Embeddings-Key': ctx.vkEmb });
+  assert.equal(c.status, 200);
+  assert.equal(c.headers['alephant-cache'], 'MISS');
+  assert.equal(ctx.mock.requests.filter((r) => r.url.startsWith('/v1/embeddings')).length, embCalls,
+    'the exhausted budget refused the embedding call');
+  await ctx.gw.waitForLogs((r) => r.request_id === c.headers['alephant-id']);
+  assert.equal((await embeddingRows(c.headers['alephant-id'])).length, 0);
+  assert.equal((await embBudget()).reserved_nanos, 0);
+  await ctx.gw.ctl(['vk', 'update', 'emb', '--no-budget']);
+});

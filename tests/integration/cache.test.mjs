@@ -12,6 +12,7 @@ import { useGateway } from './lib/suite.mjs';
 import { startGateway } from './lib/gateway.mjs';
 import { chatCompletion, sendJson, streamDefault } from './lib/mock-upstream.mjs';
 import { request, assertOpenAIError } from './lib/http.mjs';
+import { sql } from './lib/faults.mjs';
 
 let clockFile;
 const ctx = useGateway({
@@ -151,6 +152,43 @@ ctx.test('bucket N=3: three misses, then hits among the three stored answers', a
   assert.equal(ctx.mock.requests.length, 3);
   assert.ok(seen.size >= 2, `at least two distinct answers over 30 hits (saw ${seen.size})`);
   assert.equal(seen.size, idx.size, 'each slot holds its own answer');
+});
+
+ctx.test('bucket N=3, six concurrent identical misses: exactly three stored, in distinct slots', async () => {
+  // The upstream holds every answer until all six requests reached it, so all six looked the
+  // request up while every slot was empty (six misses) and save concurrently.
+  let waiting = [];
+  ctx.mock.setHandler((req, res, rec) => {
+    const body = JSON.parse(rec.body.toString('utf8'));
+    counter += 1;
+    const answer = `answer ${counter}`;
+    waiting.push(() => sendJson(res, 200, chatCompletion(body.model, { content: answer })));
+    if (waiting.length === 6) { for (const f of waiting) f(); waiting = []; }
+  });
+  const p = prompt('concurrent');
+  const h = { ...ON, 'Alephant-Cache-Bucket-Max-Size': '3' };
+  const rs = await Promise.all(Array.from({ length: 6 }, () => chat(ctx.vk2, { body: p, headers: h })));
+  for (const r of rs) {
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['alephant-cache'], 'MISS');
+  }
+  const ids = rs.map((r) => `'${r.headers['alephant-id']}'`).join(',');
+  await ctx.gw.waitForLogs((r) => rs.some((x) => x.headers['alephant-id'] === r.request_id), { count: 6 });
+  const rows = (await sql(path.join(ctx.gw.stateDir, 'cache.db'),
+    `SELECT bucket || ' ' || source_request_id FROM cache_entries WHERE source_request_id IN (${ids}) ORDER BY bucket;`))
+    .split('\n').filter(Boolean).map((l) => l.split(' '));
+  assert.deepEqual(rows.map(([b]) => b), ['0', '1', '2'], 'three answers, one per slot');
+  // Each slot serves the answer of the request that saved it.
+  const bySlot = new Map(rows.map(([b, id]) => [b, rs.find((r) => r.headers['alephant-id'] === id)]));
+  const seen = new Set();
+  for (let i = 0; i < 30; i++) {
+    const r = await chat(ctx.vk2, { body: p, headers: h });
+    assert.equal(r.headers['alephant-cache'], 'HIT');
+    const k = r.headers['alephant-cache-bucket-idx'];
+    assert.equal(content(r), content(bySlot.get(k)));
+    seen.add(k);
+  }
+  assert.ok(seen.size >= 2, `hits from at least two slots (saw ${[...seen]})`);
 });
 
 ctx.test('seeds are namespaces: a new seed starts empty', async () => {

@@ -341,6 +341,137 @@ static void test_vec(void)
     }
 }
 
+static void random_unit(GRand *r, float *v, gsize d)
+{
+    for (gsize k = 0; k < d; k++)
+        v[k] = (float)g_rand_double_range(r, -1, 1);
+    gw_vec_normalize(v, d);
+}
+
+/* The quantised index answers exactly what the float32 brute-force search answers: the same
+ * row and the same similarity, on random rows (where many rows are within the quantisation
+ * error of the best) and on planted near-copies, at sizes that are and are not multiples of
+ * the scan's block. */
+static void test_vec_index_random(void)
+{
+    const gsize dims[] = {1, 37, 64, 384, 1536};
+    GRand *r = g_rand_new_with_seed(11);
+    for (guint t = 0; t < G_N_ELEMENTS(dims); t++) {
+        gsize d = dims[t], n = d >= 1536 ? 600 : 1500;
+        float *mat = g_new(float, n * d), *q = g_new(float, d);
+        GwVecIndex *ix = gw_vec_index_new(d);
+        g_assert_cmpuint(gw_vec_index_dims(ix), ==, d);
+        float sim = 0;
+        g_assert_cmpint(gw_vec_index_search(ix, mat, -1, &sim, NULL), ==, -1);
+        for (gsize i = 0; i < n; i++) {
+            random_unit(r, mat + i * d, d);
+            gw_vec_index_add(ix, mat + i * d);
+        }
+        g_assert_cmpuint(gw_vec_index_len(ix), ==, n);
+        gsize rescored_total = 0;
+        for (int k = 0; k < 20; k++) {
+            if (k % 2 == 0) {
+                random_unit(r, q, d);
+            } else {
+                gsize planted = (gsize)g_rand_int_range(r, 0, (gint32)n);
+                for (gsize i = 0; i < d; i++)
+                    q[i] = mat[planted * d + i] + (float)g_rand_double_range(r, -0.02, 0.02);
+                gw_vec_normalize(q, d);
+            }
+            float want = 0;
+            gssize at = gw_vec_search(mat, n, d, q, &want);
+            gsize rescored = 0;
+            g_assert_cmpint(gw_vec_index_search(ix, q, -1, &sim, &rescored), ==, at);
+            g_assert_true(sim == want);
+            g_assert_cmpuint(rescored, >=, 1);
+            rescored_total += rescored;
+            /* The floor: at the best similarity it is found, just above it nothing is. */
+            g_assert_cmpint(gw_vec_index_search(ix, q, want, &sim, NULL), ==, at);
+            g_assert_cmpint(gw_vec_index_search(ix, q, nextafterf(want, 2.0f), &sim, NULL), ==,
+                            -1);
+            /* A floor no row can reach leaves nothing to re-rank. */
+            g_assert_cmpint(gw_vec_index_search(ix, q, 1.5f, &sim, &rescored), ==, -1);
+            g_assert_cmpuint(rescored, ==, 0);
+        }
+        /* The scan did prune: far fewer rows re-ranked than searched. */
+        if (d >= 64)
+            g_assert_cmpuint(rescored_total, <, 20 * n / 4);
+        gw_vec_index_free(ix);
+        g_free(mat);
+        g_free(q);
+    }
+    g_rand_free(r);
+}
+
+/* Near-ties the int8 copy cannot tell apart (rows that differ far below one quantisation step,
+ * exact duplicates): the float32 re-rank decides, with the first-row rule of gw_vec_search. */
+static void test_vec_index_near_ties(void)
+{
+    enum { N = 200, D = 256 };
+    GRand *r = g_rand_new_with_seed(5);
+    float *mat = g_new(float, N * D), base[D], q[D];
+    random_unit(r, base, D);
+    GwVecIndex *ix = gw_vec_index_new(D);
+    for (int i = 0; i < N; i++) {
+        float *row = mat + i * D;
+        if (i % 10 == 9) {
+            memcpy(row, mat + (i - 1) * D, sizeof base); /* an exact duplicate of the previous */
+        } else {
+            for (int k = 0; k < D; k++)
+                row[k] = base[k] + (float)g_rand_double_range(r, -1e-4, 1e-4);
+            gw_vec_normalize(row, D);
+        }
+        gw_vec_index_add(ix, row);
+    }
+    for (int t = 0; t < 50; t++) {
+        /* Close to one of the rows (often one with a duplicate after it), or to the base. */
+        const float *near = t % 2 == 0 ? base : mat + (gsize)g_rand_int_range(r, 0, N) * D;
+        for (int k = 0; k < D; k++)
+            q[k] = near[k] + (float)g_rand_double_range(r, -2e-5, 2e-5);
+        gw_vec_normalize(q, D);
+        float want = 0, sim = 0;
+        gssize at = gw_vec_search(mat, N, D, q, &want);
+        gsize rescored = 0;
+        g_assert_cmpint(gw_vec_index_search(ix, q, 0.5f, &sim, &rescored), ==, at);
+        g_assert_true(sim == want);
+        g_assert_cmpuint(rescored, >, 1); /* the int8 scan alone could not decide */
+        g_assert_true(at % 10 != 9);       /* of two equal rows, the first */
+    }
+    gw_vec_index_free(ix);
+    g_free(mat);
+    g_rand_free(r);
+}
+
+/* The largest vectors with every component equal (the worst case for the integer sums) do not
+ * overflow (UBSan would report it) and score exactly; a row that is not a unit vector is
+ * normalised on the way in. */
+static void test_vec_index_extremes(void)
+{
+    enum { D = GW_VEC_MAX_DIMS };
+    float *flat = g_new(float, D), *alt = g_new(float, D);
+    for (int k = 0; k < D; k++) {
+        flat[k] = 1.0f / sqrtf((float)D);
+        alt[k] = k % 2 == 0 ? flat[k] : -flat[k];
+    }
+    GwVecIndex *ix = gw_vec_index_new(D);
+    gw_vec_index_add(ix, alt);
+    gw_vec_index_add(ix, flat);
+    float sim = 0;
+    g_assert_cmpint(gw_vec_index_search(ix, flat, 0.99f, &sim, NULL), ==, 1);
+    g_assert_cmpfloat_with_epsilon(sim, 1.0, 1e-5);
+    g_assert_cmpint(gw_vec_index_search(ix, alt, -1, &sim, NULL), ==, 0);
+    gw_vec_index_free(ix);
+    g_free(flat);
+    g_free(alt);
+
+    float big[3] = {30, 40, 0}, unit[3] = {0.6f, 0.8f, 0};
+    ix = gw_vec_index_new(3);
+    gw_vec_index_add(ix, big);
+    g_assert_cmpint(gw_vec_index_search(ix, unit, 0.999f, &sim, NULL), ==, 0);
+    g_assert_cmpfloat_with_epsilon(sim, 1.0, 1e-6);
+    gw_vec_index_free(ix);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -351,5 +482,8 @@ int main(int argc, char **argv)
     g_test_add_func("/cache/opts", test_opts);
     g_test_add_func("/cache/cache_control", test_cache_control);
     g_test_add_func("/cache/vec", test_vec);
+    g_test_add_func("/cache/vec_index_random", test_vec_index_random);
+    g_test_add_func("/cache/vec_index_near_ties", test_vec_index_near_ties);
+    g_test_add_func("/cache/vec_index_extremes", test_vec_index_extremes);
     return g_test_run();
 }

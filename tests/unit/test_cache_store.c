@@ -233,6 +233,82 @@ static void test_open_failure(void)
     g_error_free(err);
 }
 
+/* Free-slot saves: each save claims the next slot still free, never an occupied one; with all
+ * filled nothing is saved; an expired holder frees its slot. Two connections (as two worker
+ * threads) see each other's claims. */
+static void test_free_slot(Fx *f, gconstpointer data)
+{
+    (void)data;
+    char *path = g_build_filename(f->dir, "cache.db", NULL);
+    GwCacheStore *other = NULL;
+    g_assert_cmpint(gw_cache_store_open(path, &other, NULL), ==, GW_OK);
+    g_free(path);
+    const char *keys[] = {"slot0", "slot1", "slot2"};
+    GwCacheStore *conns[] = {f->st, other, f->st};
+    for (int i = 0; i < 3; i++) {
+        char body[16];
+        g_snprintf(body, sizeof body, "answer %d", i);
+        GwCacheEntry *e = entry("ignored", "vk:1", NULL, body, T0 + (i == 1 ? 1000 : 100000));
+        int slot = -1;
+        g_assert_cmpint(gw_cache_store_put_free_slot(conns[i], e, keys, 3, T0, 0, 0, &slot,
+                                                     NULL), ==, GW_OK);
+        g_assert_cmpint(slot, ==, i);
+        gw_cache_entry_free(e);
+    }
+    GwCacheEntry *e = entry("ignored", "vk:1", NULL, "answer 3", T0 + 100000);
+    int slot = 7;
+    GError *err = NULL;
+    g_assert_cmpint(gw_cache_store_put_free_slot(other, e, keys, 3, T0 + 1, 0, 0, &slot, &err),
+                    ==, GW_EEXISTS);
+    g_assert_cmpint(slot, ==, -1);
+    g_clear_error(&err);
+    gint64 entries = 0, vectors = 0, bytes = 0;
+    g_assert_cmpint(gw_cache_store_stats(f->st, &entries, &vectors, &bytes, NULL), ==, GW_OK);
+    g_assert_cmpint(entries, ==, 3);
+    for (int i = 0; i < 3; i++) {
+        GwCacheEntry *got = NULL;
+        g_assert_cmpint(gw_cache_store_get(f->st, keys[i], T0 + 1, &got, NULL), ==, GW_OK);
+        g_assert_cmpint(got->bucket, ==, i);
+        char want[16];
+        g_snprintf(want, sizeof want, "answer %d", i);
+        g_assert_cmpmem(g_bytes_get_data(got->body, NULL), g_bytes_get_size(got->body), want,
+                        strlen(want));
+        gw_cache_entry_free(got);
+    }
+    /* Slot 1 expires: the next save takes it. */
+    g_assert_cmpint(gw_cache_store_put_free_slot(other, e, keys, 3, T0 + 2000, 0, 0, &slot,
+                                                 NULL), ==, GW_OK);
+    g_assert_cmpint(slot, ==, 1);
+    gw_cache_entry_free(e);
+    g_assert_cmpint(gw_cache_store_stats(f->st, &entries, &vectors, &bytes, NULL), ==, GW_OK);
+    g_assert_cmpint(entries, ==, 3);
+    gw_cache_store_close(other);
+}
+
+/* The newest vector id of a group: 0 for none, then the largest row id. */
+static void test_last_vector_id(Fx *f, gconstpointer data)
+{
+    (void)data;
+    gint64 id = -1;
+    g_assert_cmpint(gw_cache_store_last_vector_id(f->st, "g", &id, NULL), ==, GW_OK);
+    g_assert_cmpint(id, ==, 0);
+    for (int i = 0; i < 2; i++) {
+        char key[8];
+        g_snprintf(key, sizeof key, "k%d", i);
+        GwCacheEntry *e = entry(key, "vk:1", NULL, "x", T0 + 100000);
+        e->sem_group = g_strdup(i == 0 ? "g" : "h");
+        float v[2] = {1, 0};
+        e->vector = g_memdup2(v, sizeof v);
+        e->dims = 2;
+        g_assert_cmpint(gw_cache_store_put(f->st, e, T0, 0, 0, NULL), ==, GW_OK);
+        gw_cache_entry_free(e);
+    }
+    g_assert_cmpint(gw_cache_store_last_vector_id(f->st, "g", &id, NULL), ==, GW_OK);
+    g_assert_cmpint(id, ==, 1);
+    g_assert_cmpint(gw_cache_store_last_vector_id(f->st, "h", &id, NULL), ==, GW_OK);
+    g_assert_cmpint(id, ==, 2);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -241,6 +317,9 @@ int main(int argc, char **argv)
     g_test_add("/cache_store/lru", Fx, NULL, fx_setup, test_lru, fx_teardown);
     g_test_add("/cache_store/purge", Fx, NULL, fx_setup, test_purge, fx_teardown);
     g_test_add("/cache_store/vectors", Fx, NULL, fx_setup, test_vectors, fx_teardown);
+    g_test_add("/cache_store/free_slot", Fx, NULL, fx_setup, test_free_slot, fx_teardown);
+    g_test_add("/cache_store/last_vector_id", Fx, NULL, fx_setup, test_last_vector_id,
+               fx_teardown);
     g_test_add_func("/cache_store/open_failure", test_open_failure);
     return g_test_run();
 }
