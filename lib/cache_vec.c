@@ -411,6 +411,7 @@ gssize gw_vec_index_search(const GwVecIndex *ix, const float *q, float floor, Gw
     if (rescored != NULL)
         *rescored = 0;
     *sim = -2.0f;
+    g_return_val_if_fail(fetch != NULL, -1);
     if (n == 0)
         return -1;
     gint16 *j = g_new(gint16, d);

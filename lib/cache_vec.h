@@ -37,7 +37,7 @@ typedef struct GwVecIndex GwVecIndex;
 
 /* Writes the float32 vector added as row `row` with id `id` to out (dims floats). FALSE when it
  * is gone: the row is then no match for this search. Called only during gw_vec_index_search, at
- * most once per row, for ~1–2 rows a search on real embeddings. */
+ * most once per row: 1–2 rows a search on average in bench/cachebench. */
 typedef gboolean (*GwVecFetchFn)(gpointer user, gsize row, gint64 id, float *out);
 
 GwVecIndex *gw_vec_index_new(gsize dims);   /* dims 1..GW_VEC_MAX_DIMS */
