@@ -115,7 +115,7 @@ static void store_warning(const char *what, GError *err)
  * Each group's GwVecIndex holds only the int8 copy of its vectors with their ids (dims + 16
  * bytes a vector); the float32 vectors of the few rows a search re-ranks are read back from
  * cache.db by id, on the searching request thread's own connection. A read-write lock: searches
- * (≈ 10 ms at 100,000 × 1536 dims) run side by side; the write lock is taken only when the
+ * (≈ 7 ms at 100,000 × 1536 dims) run side by side; the write lock is taken only when the
  * database holds vectors newer than the index (or to rebuild it). */
 
 typedef struct {
