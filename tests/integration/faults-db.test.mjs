@@ -133,12 +133,15 @@ test('disk full (a tiny tmpfs) → 503, no crash; served again, every row writte
     inst?.gw.markFailed();
     throw e;
   } finally {
-    if (inst) {
-      await inst.gw.stop();
-      await inst.mock.close();
+    try {
+      if (inst) {
+        await inst.gw.stop();
+        await inst.mock.close();
+      }
+    } finally {
+      await umount(mnt);
+      await fsp.rm(mnt, { recursive: true, force: true });
     }
-    await umount(mnt);
-    await fsp.rm(mnt, { recursive: true, force: true });
   }
 });
 
