@@ -128,6 +128,8 @@ export function memOf(pid) {
 export async function assertRowsWhole(dbPath, assert) {
   const bad = await sql(dbPath, "SELECT count(*) FROM request_logs WHERE request_id IS NULL OR length(request_id) <> 36 OR created_at IS NULL OR status IS NULL OR status < 100 OR method IS NULL OR path IS NULL OR latency_ms IS NULL;");
   assert.equal(bad, '0', `${bad} log row(s) lack columns every row gets`);
+  const orphans = await sql(dbPath, 'SELECT count(*) FROM request_attempts a WHERE NOT EXISTS (SELECT 1 FROM request_logs l WHERE l.id = a.log_id);');
+  assert.equal(orphans, '0', `${orphans} attempt row(s) without their log row`);
   const fk = await sql(dbPath, 'PRAGMA foreign_key_check;');
   assert.equal(fk, '', `foreign key violations: ${fk}`);
 }
