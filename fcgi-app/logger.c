@@ -15,6 +15,8 @@
 
 #define GW_LOG_BATCH_MAX 512
 #define GW_LOG_RETRY_MAX_MS 2000
+/* A write-ahead log past this is checkpointed and truncated by the writer (see store.h). */
+#define GW_LOG_WAL_LIMIT_BYTES (16 << 20)
 
 /* A plain pthread mutex + condition variable around a GQueue rather than GAsyncQueue: GLib's
  * futex-based locks are invisible to ThreadSanitizer, which then reports every hand-off. */
@@ -57,6 +59,11 @@ static gboolean write_batch(GwLogger *lg, GwLogRow **rows, guint n, gboolean sto
     for (int attempt = 0;; attempt++) {
         GError *err = NULL;
         if (gw_store_log_insert(lg->store, rows, n, &err) == GW_OK) {
+            if (gw_store_wal_bytes(lg->store) > GW_LOG_WAL_LIMIT_BYTES &&
+                gw_store_wal_truncate(lg->store, &err) != GW_OK) {
+                g_debug("log writer: %s", err->message); /* retried after the next batch */
+                g_clear_error(&err);
+            }
             if (g_atomic_int_get(&lg->failing)) {
                 g_atomic_int_set(&lg->failing, 0);
                 g_message("log writer: the database takes rows again");

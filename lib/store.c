@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <sqlite3.h>
 
 #include "cost.h"
@@ -564,6 +565,24 @@ void gw_store_close(GwStore *st)
         g_hash_table_unref(st->more);
     sqlite3_close(st->db);
     g_free(st);
+}
+
+gint64 gw_store_wal_bytes(GwStore *st)
+{
+    const char *db = sqlite3_db_filename(st->db, "main");
+    const char *wal = db != NULL && *db != '\0' ? sqlite3_filename_wal(db) : NULL;
+    GStatBuf sb;
+    if (wal == NULL || g_stat(wal, &sb) != 0)
+        return 0;
+    return (gint64)sb.st_size;
+}
+
+GwStatus gw_store_wal_truncate(GwStore *st, GError **err)
+{
+    int rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return db_fail(st, rc, "checkpointing the write-ahead log", err);
+    return GW_OK;
 }
 
 /* ---- migrations ---- */

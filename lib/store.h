@@ -14,6 +14,15 @@ typedef struct GwStore GwStore;
 GwStatus gw_store_open(const char *path, GwStore **out, GError **err);
 void gw_store_close(GwStore *st);
 
+/* Size in bytes of the database's write-ahead log file (0 when there is none). */
+gint64 gw_store_wal_bytes(GwStore *st);
+
+/* Checkpoints the whole write-ahead log into the database, waits (busy_timeout) for readers to
+ * leave it and truncates it to zero bytes. Under constant load SQLite's automatic (passive)
+ * checkpoints never find a moment without readers to restart the log, which then grows without
+ * bound; the log writer calls this once it is large. GW_EDB when it could not complete. */
+GwStatus gw_store_wal_truncate(GwStore *st, GError **err);
+
 /* Applies every embedded migration (schema/NNNN_*.sql) newer than the recorded version, each in
  * its own transaction, recording it in schema_migrations. Idempotent. */
 GwStatus gw_store_migrate(GwStore *st, GError **err);
