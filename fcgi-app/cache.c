@@ -112,12 +112,14 @@ static void store_warning(const char *what, GError *err)
 }
 
 /* ---- semantic index: per process, per group, refreshed from the database ----
- * A read-write lock: searches (≈ 10 ms at 100,000 × 1536 dims) run side by side; the write lock
- * is taken only when the database holds vectors newer than the index (or to rebuild it). */
+ * Each group's GwVecIndex holds only the int8 copy of its vectors with their ids (dims + 16
+ * bytes a vector); the float32 vectors of the few rows a search re-ranks are read back from
+ * cache.db by id, on the searching request thread's own connection. A read-write lock: searches
+ * (≈ 10 ms at 100,000 × 1536 dims) run side by side; the write lock is taken only when the
+ * database holds vectors newer than the index (or to rebuild it). */
 
 typedef struct {
     GwVecIndex *ix; /* NULL until the first vector fixes the size */
-    GArray *ids;    /* gint64 per row */
     gint64 max_id;  /* every vector with a row id up to this has been considered */
 } SemGroup;
 
@@ -128,8 +130,12 @@ static void sem_group_free(gpointer p)
 {
     SemGroup *g = p;
     gw_vec_index_free(g->ix);
-    g_array_unref(g->ids);
     g_free(g);
+}
+
+static gint64 sem_group_len(const SemGroup *g)
+{
+    return g->ix != NULL ? (gint64)gw_vec_index_len(g->ix) : 0;
 }
 
 static void sem_add(gint64 id, const float *v, gsize dims, gpointer ud)
@@ -140,13 +146,12 @@ static void sem_add(gint64 id, const float *v, gsize dims, gpointer ud)
     g->max_id = MAX(g->max_id, id);
     if (dims != gw_vec_index_dims(g->ix))
         return; /* another embedding model's size: never comparable */
-    gw_vec_index_add(g->ix, v);
-    g_array_append_val(g->ids, id);
+    gw_vec_index_add(g->ix, id, v);
 }
 
 /* Brings the group's index up to the database (newest vector id `last`), under the write
- * lock. Rows evicted or purged stay in memory until a rebuild: rebuild once the group has grown
- * well past what the database may keep. */
+ * lock. Rows evicted or purged stay in memory until a rebuild (a search finds their vectors
+ * gone: no match): rebuild once the group has grown well past what the database may keep. */
 static GwStatus sem_refresh(GwCacheStore *st, const char *group, gint64 last, gint64 max_entries,
                             GError **err)
 {
@@ -155,22 +160,49 @@ static GwStatus sem_refresh(GwCacheStore *st, const char *group, gint64 last, gi
     if (sem_groups == NULL)
         sem_groups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, sem_group_free);
     SemGroup *g = g_hash_table_lookup(sem_groups, group);
-    if (g != NULL && (gint64)g->ids->len > 2 * max_entries) {
+    if (g != NULL && sem_group_len(g) > 2 * max_entries) {
         g_hash_table_remove(sem_groups, group);
         g = NULL;
     }
     if (g == NULL) {
         g = g_new0(SemGroup, 1);
-        g->ids = g_array_new(FALSE, FALSE, sizeof(gint64));
         g_hash_table_insert(sem_groups, g_strdup(group), g);
     }
     if (g->max_id < last) {
         gs = gw_cache_store_vectors(st, group, g->max_id, now_ms(), sem_add, g, err);
         if (gs == GW_OK)
             g->max_id = MAX(g->max_id, last);
+        if (g->ix != NULL)
+            gw_vec_index_trim(g->ix);
     }
     pthread_rwlock_unlock(&sem_lock);
     return gs;
+}
+
+/* The re-rank's source of float32 vectors: the searching thread's cache database. */
+typedef struct {
+    GwCacheStore *st;
+    const char *group;
+    gsize dims;
+    gint64 now;
+    GError *err; /* a storage failure: no further reads, the lookup is a miss */
+} SemFetch;
+
+static gboolean sem_fetch(gpointer user, gsize row, gint64 id, float *out)
+{
+    SemFetch *f = user;
+    (void)row;
+    if (f->err != NULL)
+        return FALSE;
+    GError *err = NULL;
+    GwStatus gs = gw_cache_store_vector_get(f->st, id, f->group, f->now, out, f->dims, &err);
+    if (gs == GW_OK)
+        return TRUE;
+    if (gs == GW_ENOTFOUND)
+        g_clear_error(&err); /* evicted, purged or expired since it was indexed: no match */
+    else
+        f->err = err;
+    return FALSE;
 }
 
 /* Row id of the group's best vector for v when its cosine reaches floor (*sim), else -1. */
@@ -184,19 +216,24 @@ static gint64 sem_search(GwCacheStore *st, const char *group, const float *v, gs
         return -1; /* the group has no vectors */
     pthread_rwlock_rdlock(&sem_lock);
     SemGroup *g = sem_groups != NULL ? g_hash_table_lookup(sem_groups, group) : NULL;
-    gboolean stale = g == NULL || g->max_id < last || (gint64)g->ids->len > 2 * max_entries;
+    gboolean stale = g == NULL || g->max_id < last || sem_group_len(g) > 2 * max_entries;
     pthread_rwlock_unlock(&sem_lock);
     if (stale && sem_refresh(st, group, last, max_entries, err) != GW_OK)
         return -1;
     gint64 best_id = -1;
+    SemFetch fetch = {.st = st, .group = group, .dims = dims, .now = now_ms()};
     pthread_rwlock_rdlock(&sem_lock);
     g = g_hash_table_lookup(sem_groups, group);
     if (g != NULL && g->ix != NULL && gw_vec_index_dims(g->ix) == dims) {
-        gssize at = gw_vec_index_search(g->ix, v, floor, sim, NULL);
+        gssize at = gw_vec_index_search(g->ix, v, floor, sem_fetch, &fetch, sim, NULL);
         if (at >= 0)
-            best_id = g_array_index(g->ids, gint64, at);
+            best_id = gw_vec_index_id(g->ix, (gsize)at);
     }
     pthread_rwlock_unlock(&sem_lock);
+    if (fetch.err != NULL) {
+        g_propagate_error(err, fetch.err);
+        return -1;
+    }
     return best_id;
 }
 

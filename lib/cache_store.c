@@ -75,6 +75,7 @@ typedef enum {
     S_EVICT_VECTORS,
     S_VECTORS,
     S_LAST_VECTOR,
+    S_VECTOR_ID,
     S_PURGE,
     S_COUNT
 } StmtId;
@@ -111,6 +112,8 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_VECTORS] = "SELECT id, vector FROM cache_entries WHERE sem_group = ?1 AND id > ?2 "
                   "AND expires_at > ?3 AND vector IS NOT NULL ORDER BY id",
     [S_LAST_VECTOR] = "SELECT max(id) FROM cache_entries WHERE sem_group = ?1",
+    [S_VECTOR_ID] = "SELECT vector FROM cache_entries WHERE id = ?1 AND sem_group = ?2 "
+                    "AND expires_at > ?3 AND vector IS NOT NULL",
     [S_PURGE] = "DELETE FROM cache_entries WHERE (?1 IS NULL OR scope = ?1) "
                 "AND (?2 IS NULL OR seed_hash = ?2)",
 };
@@ -539,6 +542,33 @@ GwStatus gw_cache_store_vectors(GwCacheStore *st, const char *group, gint64 afte
     }
     done(s);
     return rc == SQLITE_DONE ? GW_OK : fail(st, rc, "reading vectors", err);
+}
+
+GwStatus gw_cache_store_vector_get(GwCacheStore *st, gint64 id, const char *group, gint64 now_ms,
+                                   float *out, gsize dims, GError **err)
+{
+    sqlite3_stmt *s = NULL;
+    GwStatus gs = prep(st, S_VECTOR_ID, &s, err);
+    if (gs != GW_OK)
+        return gs;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_text(s, 2, group, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 3, now_ms);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        /* Blob memory is not guaranteed float-aligned: copied. */
+        const void *blob = sqlite3_column_blob(s, 0);
+        if (blob != NULL && (gsize)sqlite3_column_bytes(s, 0) == dims * sizeof(float))
+            memcpy(out, blob, dims * sizeof(float));
+        else
+            gs = GW_ENOTFOUND;
+    } else {
+        gs = rc == SQLITE_DONE ? GW_ENOTFOUND : fail(st, rc, "reading a vector", err);
+    }
+    done(s);
+    if (gs == GW_ENOTFOUND)
+        gw_fail(err, GW_ENOTFOUND, "cache database: vector %" G_GINT64_FORMAT " not found", id);
+    return gs;
 }
 
 GwStatus gw_cache_store_last_vector_id(GwCacheStore *st, const char *group, gint64 *id,

@@ -69,6 +69,12 @@ typedef void (*GwCacheVectorFn)(gint64 id, const float *v, gsize dims, gpointer 
 GwStatus gw_cache_store_vectors(GwCacheStore *st, const char *group, gint64 after_id,
                                 gint64 now_ms, GwCacheVectorFn fn, gpointer ud, GError **err);
 
+/* The vector of live entry id in group (dims floats) into out, read by its primary key: what a
+ * semantic search re-ranks. GW_ENOTFOUND when that entry is gone, expired, of another group or
+ * of another size (out is then untouched). */
+GwStatus gw_cache_store_vector_get(GwCacheStore *st, gint64 id, const char *group, gint64 now_ms,
+                                   float *out, gsize dims, GError **err);
+
 /* The largest row id of the group's vectors (expired or not) in *id, 0 when it has none: an
  * index read from its primary key, so callers can tell cheaply whether anything is new. */
 GwStatus gw_cache_store_last_vector_id(GwCacheStore *st, const char *group, gint64 *id,

@@ -2,15 +2,27 @@
 // embeddings key's own provider target (/v1/embeddings on the mock, which answers controlled
 // vectors); a stored answer whose vector is at or above the threshold is a HIT with its
 // similarity, below it a MISS; other non-message parameters, other keys and an embeddings key not
-// allowed the model never match.
+// allowed the model never match; a stored vector that expired after the worker indexed it is
+// never served (the search re-reads each candidate's vector from cache.db), the next best live
+// one is.
 
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { after } from 'node:test';
 import { useGateway } from './lib/suite.mjs';
 import { chatCompletion, sendJson } from './lib/mock-upstream.mjs';
 import { request } from './lib/http.mjs';
 
+const clockFile = `/tmp/alephant-cache-sem-clock-${process.pid}`;
+fs.writeFileSync(clockFile, '0');
+after(() => fs.rmSync(clockFile, { force: true }));
+
 const ctx = useGateway({
-  gateway: { processes: 1, threads: 4, env: { ALEPHANT_CACHE_SEMANTIC: 'true' } },
+  gateway: {
+    processes: 1,
+    threads: 4,
+    env: { ALEPHANT_CACHE_SEMANTIC: 'true', ALEPHANT_TEST_CACHE_CLOCK_OFFSET_FILE: clockFile },
+  },
   async setup({ gw, mock, secret }) {
     await gw.addProviderKey({ name: 'up', baseUrl: mock.baseUrl, secret });
     ctx.vk = await gw.createVk({ name: 'app', providerKey: 'up' });
@@ -94,6 +106,36 @@ ctx.test('a similar prompt at or above the threshold is a semantic hit; below it
   const e = await chat(ctx.vk, 'tell me about felines', { 'Alephant-Cache-Semantic-Threshold': '0.9' });
   assert.equal(e.headers['alephant-cache'], 'HIT');
   assert.equal(chatCalls(), 3);
+});
+
+ctx.test('a vector that expired after it was indexed is never served; the next best live one is', async () => {
+  ctx.mock.setHandler(handler());
+  freshSeed();
+  try {
+    const cats = await chat(ctx.vk, 'cats of old', { 'Alephant-Cache-Ttl': '60' });
+    assert.equal(cats.headers['alephant-cache'], 'MISS');
+    const felines = await chat(ctx.vk, 'felines of old'); // 0.90 to cats: a miss, saved
+    assert.equal(felines.headers['alephant-cache'], 'MISS');
+    // The worker's index now holds both; kittens is 0.97 to cats, 0.873 to felines.
+    const k1 = await chat(ctx.vk, 'kittens of old', { 'Alephant-Cache-Semantic-Threshold': '0.85' });
+    assert.equal(k1.headers['alephant-cache'], 'HIT');
+    assert.equal(k1.json().choices[0].message.content, cats.json().choices[0].message.content);
+
+    fs.writeFileSync(clockFile, '120'); // cats has expired; nothing new to index
+    const k2 = await chat(ctx.vk, 'kittens of old!', { 'Alephant-Cache-Semantic-Threshold': '0.85' });
+    assert.equal(k2.headers['alephant-cache'], 'HIT');
+    assert.equal(k2.json().choices[0].message.content, felines.json().choices[0].message.content,
+      'the expired best is no match: the next best live vector is served');
+    assert.ok(Math.abs(Number(k2.headers['alephant-cache-similarity']) - 0.97 * 0.9) < 1e-3);
+    const [row] = await ctx.gw.waitForLogs((r) => r.request_id === k2.headers['alephant-id']);
+    assert.equal(row.cache_source_request_id, felines.headers['alephant-id']);
+
+    const k3 = await chat(ctx.vk, 'kittens of old?'); // threshold 0.95: only the expired one was close enough
+    assert.equal(k3.headers['alephant-cache'], 'MISS');
+    assert.notEqual(k3.json().choices[0].message.content, cats.json().choices[0].message.content);
+  } finally {
+    fs.writeFileSync(clockFile, '0');
+  }
 });
 
 ctx.test('other parameters, other keys and other seeds never match', async () => {

@@ -348,26 +348,98 @@ static void random_unit(GRand *r, float *v, gsize d)
     gw_vec_normalize(v, d);
 }
 
+/* The float32 rows a test index was built from, handed back by row as the cache database hands
+ * them back by id. Rows marked gone are not found; rows marked changed come back as another
+ * vector (an id reused by a different entry). Counts the fetches, and that no row is fetched
+ * twice in one search. */
+typedef struct {
+    const float *mat;
+    gsize n, dims;
+    gint64 id_base;
+    gboolean *gone, *changed;
+    guint8 *seen;
+    gsize calls;
+} MatFetch;
+
+static gboolean mat_fetch(gpointer user, gsize row, gint64 id, float *out)
+{
+    MatFetch *m = user;
+    g_assert_cmpuint(row, <, m->n);
+    g_assert_cmpint(id, ==, m->id_base + (gint64)row);
+    g_assert_cmpuint(m->seen[row], ==, 0);
+    m->seen[row] = 1;
+    m->calls++;
+    if (m->gone != NULL && m->gone[row])
+        return FALSE;
+    memcpy(out, m->mat + row * m->dims, m->dims * sizeof(float));
+    if (m->changed != NULL && m->changed[row])
+        out[0] += 0.25f; /* another vector under the same id */
+    return TRUE;
+}
+
+static void mat_fetch_init(MatFetch *m, const float *mat, gsize n, gsize d)
+{
+    *m = (MatFetch){.mat = mat, .n = n, .dims = d, .id_base = 1000, .seen = g_new0(guint8, n)};
+}
+
+static gssize search(GwVecIndex *ix, MatFetch *m, const float *q, float floor, float *sim,
+                     gsize *rescored)
+{
+    memset(m->seen, 0, m->n);
+    m->calls = 0;
+    return gw_vec_index_search(ix, q, floor, mat_fetch, m, sim, rescored);
+}
+
+/* gw_vec_search over the rows not excluded (same first-index rule). */
+static gssize search_except(const float *mat, gsize n, gsize d, const float *q,
+                            const gboolean *excluded, float *best)
+{
+    gssize at = -1;
+    float top = -2.0f;
+    for (gsize r = 0; r < n; r++) {
+        float s = gw_vec_dot(mat + r * d, q, d);
+        if (!excluded[r] && s > top) {
+            top = s;
+            at = (gssize)r;
+        }
+    }
+    *best = top;
+    return at;
+}
+
+static GwVecIndex *index_of(const float *mat, gsize n, gsize d, gint64 id_base)
+{
+    GwVecIndex *ix = gw_vec_index_new(d);
+    for (gsize i = 0; i < n; i++)
+        gw_vec_index_add(ix, id_base + (gint64)i, mat + i * d);
+    return ix;
+}
+
 /* The quantised index answers exactly what the float32 brute-force search answers: the same
  * row and the same similarity, on random rows (where many rows are within the quantisation
  * error of the best) and on planted near-copies, at sizes that are and are not multiples of
- * the scan's block. */
+ * the scan's block. Only the rows re-ranked are fetched, each once. */
 static void test_vec_index_random(void)
 {
-    const gsize dims[] = {1, 37, 64, 384, 1536};
+    const gsize dims[] = {1, 37, 64, 100, 384, 1536};
     GRand *r = g_rand_new_with_seed(11);
     for (guint t = 0; t < G_N_ELEMENTS(dims); t++) {
         gsize d = dims[t], n = d >= 1536 ? 600 : 1500;
         float *mat = g_new(float, n * d), *q = g_new(float, d);
         GwVecIndex *ix = gw_vec_index_new(d);
         g_assert_cmpuint(gw_vec_index_dims(ix), ==, d);
+        MatFetch m;
+        mat_fetch_init(&m, mat, n, d);
         float sim = 0;
-        g_assert_cmpint(gw_vec_index_search(ix, mat, -1, &sim, NULL), ==, -1);
+        random_unit(r, q, d);
+        g_assert_cmpint(search(ix, &m, q, -1, &sim, NULL), ==, -1);
         for (gsize i = 0; i < n; i++) {
             random_unit(r, mat + i * d, d);
-            gw_vec_index_add(ix, mat + i * d);
+            gw_vec_index_add(ix, 1000 + (gint64)i, mat + i * d);
         }
         g_assert_cmpuint(gw_vec_index_len(ix), ==, n);
+        for (gsize i = 0; i < n; i += 97)
+            g_assert_cmpint(gw_vec_index_id(ix, i), ==, 1000 + (gint64)i);
         gsize rescored_total = 0;
         for (int k = 0; k < 20; k++) {
             if (k % 2 == 0) {
@@ -381,22 +453,135 @@ static void test_vec_index_random(void)
             float want = 0;
             gssize at = gw_vec_search(mat, n, d, q, &want);
             gsize rescored = 0;
-            g_assert_cmpint(gw_vec_index_search(ix, q, -1, &sim, &rescored), ==, at);
+            g_assert_cmpint(search(ix, &m, q, -1, &sim, &rescored), ==, at);
             g_assert_true(sim == want);
             g_assert_cmpuint(rescored, >=, 1);
+            g_assert_cmpuint(m.calls, ==, rescored);
             rescored_total += rescored;
             /* The floor: at the best similarity it is found, just above it nothing is. */
-            g_assert_cmpint(gw_vec_index_search(ix, q, want, &sim, NULL), ==, at);
-            g_assert_cmpint(gw_vec_index_search(ix, q, nextafterf(want, 2.0f), &sim, NULL), ==,
-                            -1);
-            /* A floor no row can reach leaves nothing to re-rank. */
-            g_assert_cmpint(gw_vec_index_search(ix, q, 1.5f, &sim, &rescored), ==, -1);
+            g_assert_cmpint(search(ix, &m, q, want, &sim, NULL), ==, at);
+            g_assert_cmpint(search(ix, &m, q, nextafterf(want, 2.0f), &sim, NULL), ==, -1);
+            /* A floor no row can reach leaves nothing to re-rank (or fetch). */
+            g_assert_cmpint(search(ix, &m, q, 1.5f, &sim, &rescored), ==, -1);
             g_assert_cmpuint(rescored, ==, 0);
+            g_assert_cmpuint(m.calls, ==, 0);
         }
         /* The scan did prune: far fewer rows re-ranked than searched. */
         if (d >= 64)
             g_assert_cmpuint(rescored_total, <, 20 * n / 4);
         gw_vec_index_free(ix);
+        g_free(m.seen);
+        g_free(mat);
+        g_free(q);
+    }
+    g_rand_free(r);
+}
+
+/* Rows whose vector has gone from the database since they were indexed (evicted, purged,
+ * expired), or whose id now holds another vector, are no match: the result is then exactly the
+ * brute-force best of the other rows. The best row and the runners-up are removed in turn, so
+ * the row whose lower bound set the scan's cut is among them. */
+static void test_vec_index_gone(void)
+{
+    const gsize dims[] = {37, 384};
+    GRand *r = g_rand_new_with_seed(23);
+    for (guint t = 0; t < G_N_ELEMENTS(dims); t++) {
+        gsize d = dims[t], n = 1200;
+        float *mat = g_new(float, n * d), *q = g_new(float, d);
+        for (gsize i = 0; i < n; i++)
+            random_unit(r, mat + i * d, d);
+        GwVecIndex *ix = index_of(mat, n, d, 1000);
+        gboolean *gone = g_new0(gboolean, n), *changed = g_new0(gboolean, n);
+        MatFetch m;
+        mat_fetch_init(&m, mat, n, d);
+        for (int k = 0; k < 16; k++) {
+            gsize planted = (gsize)g_rand_int_range(r, 0, (gint32)n);
+            for (gsize i = 0; i < d; i++)
+                q[i] = k % 2 == 0 ? (float)g_rand_double_range(r, -1, 1)
+                                  : mat[planted * d + i] + (float)g_rand_double_range(r, -0.05, 0.05);
+            gw_vec_normalize(q, d);
+            memset(gone, 0, n * sizeof *gone);
+            memset(changed, 0, n * sizeof *changed);
+            /* Remove the best, then the next best, …: up to 6 rows, gone or changed. */
+            for (int removed = 0; removed <= 6; removed++) {
+                gboolean *excluded = g_new(gboolean, n);
+                for (gsize i = 0; i < n; i++)
+                    excluded[i] = gone[i] || changed[i];
+                float want = 0, sim = 0;
+                gssize at = search_except(mat, n, d, q, excluded, &want);
+                g_free(excluded);
+                m.gone = gone;
+                m.changed = changed;
+                g_assert_cmpint(search(ix, &m, q, -1, &sim, NULL), ==, at);
+                g_assert_true(sim == want);
+                /* With a floor at that similarity the same; above it nothing. */
+                g_assert_cmpint(search(ix, &m, q, want, &sim, NULL), ==, at);
+                g_assert_cmpint(search(ix, &m, q, nextafterf(want, 2.0f), &sim, NULL), ==, -1);
+                if (removed % 2 == 0)
+                    gone[at] = TRUE;
+                else
+                    changed[at] = TRUE;
+            }
+        }
+        /* Every vector gone: nothing matches, each row fetched at most once. */
+        for (gsize i = 0; i < n; i++)
+            gone[i] = TRUE;
+        float sim = 0;
+        random_unit(r, q, d);
+        g_assert_cmpint(search(ix, &m, q, -1, &sim, NULL), ==, -1);
+        g_assert_cmpuint(m.calls, ==, n);
+        g_assert_cmpint(search(ix, &m, q, 0.9f, &sim, NULL), ==, -1);
+        gw_vec_index_free(ix);
+        g_free(gone);
+        g_free(changed);
+        g_free(m.seen);
+        g_free(mat);
+        g_free(q);
+    }
+    g_rand_free(r);
+}
+
+/* The index keeps dims + 16 bytes a vector (int8 row, scale, bound, id) once trimmed, and
+ * never more than one block's spare rows before; it stays exact across blocks and after a
+ * trim, and adds after a trim go on. */
+static void test_vec_index_memory(void)
+{
+    const gsize dims[] = {1, 100, 1536};
+    GRand *r = g_rand_new_with_seed(3);
+    for (guint t = 0; t < G_N_ELEMENTS(dims); t++) {
+        gsize d = dims[t], n = 2500; /* over two blocks of rows */
+        float *mat = g_new(float, (n + 1) * d), *q = g_new(float, d);
+        GwVecIndex *ix = gw_vec_index_new(d);
+        gsize empty = gw_vec_index_bytes(ix), row = d + 16;
+        g_assert_cmpuint(empty, <, 256);
+        for (gsize i = 0; i < n; i++) {
+            random_unit(r, mat + i * d, d);
+            gw_vec_index_add(ix, 1000 + (gint64)i, mat + i * d);
+            if (i == 0)
+                g_assert_cmpuint(gw_vec_index_bytes(ix), <=, empty + 256 + 16 * row);
+        }
+        g_assert_cmpuint(gw_vec_index_bytes(ix), <=, empty + 256 + (n + 1024) * row);
+        gw_vec_index_trim(ix);
+        g_assert_cmpuint(gw_vec_index_bytes(ix), <=, empty + 256 + n * row);
+        g_assert_cmpuint(gw_vec_index_bytes(ix), >=, n * row);
+        random_unit(r, mat + n * d, d);
+        gw_vec_index_add(ix, 1000 + (gint64)n, mat + n * d);
+        g_assert_cmpuint(gw_vec_index_len(ix), ==, n + 1);
+        g_assert_cmpint(gw_vec_index_id(ix, n), ==, 1000 + (gint64)n);
+        MatFetch m;
+        mat_fetch_init(&m, mat, n + 1, d);
+        const gsize planted[] = {0, 1023, 1024, 2047, 2048, n - 1, n};
+        for (guint i = 0; i < G_N_ELEMENTS(planted); i++) {
+            memcpy(q, mat + planted[i] * d, d * sizeof(float));
+            float want = 0, sim = 0;
+            gssize at = gw_vec_search(mat, n + 1, d, q, &want);
+            g_assert_cmpint(search(ix, &m, q, -1, &sim, NULL), ==, at);
+            g_assert_true(sim == want);
+            if (d > 1)
+                g_assert_cmpint(at, ==, (gssize)planted[i]);
+        }
+        gw_vec_index_free(ix);
+        g_free(m.seen);
         g_free(mat);
         g_free(q);
     }
@@ -421,8 +606,10 @@ static void test_vec_index_near_ties(void)
                 row[k] = base[k] + (float)g_rand_double_range(r, -1e-4, 1e-4);
             gw_vec_normalize(row, D);
         }
-        gw_vec_index_add(ix, row);
+        gw_vec_index_add(ix, 1000 + i, row);
     }
+    MatFetch m;
+    mat_fetch_init(&m, mat, N, D);
     for (int t = 0; t < 50; t++) {
         /* Close to one of the rows (often one with a duplicate after it), or to the base. */
         const float *near = t % 2 == 0 ? base : mat + (gsize)g_rand_int_range(r, 0, N) * D;
@@ -432,44 +619,47 @@ static void test_vec_index_near_ties(void)
         float want = 0, sim = 0;
         gssize at = gw_vec_search(mat, N, D, q, &want);
         gsize rescored = 0;
-        g_assert_cmpint(gw_vec_index_search(ix, q, 0.5f, &sim, &rescored), ==, at);
+        g_assert_cmpint(search(ix, &m, q, 0.5f, &sim, &rescored), ==, at);
         g_assert_true(sim == want);
         g_assert_cmpuint(rescored, >, 1); /* the int8 scan alone could not decide */
         g_assert_true(at % 10 != 9);       /* of two equal rows, the first */
     }
     gw_vec_index_free(ix);
+    g_free(m.seen);
     g_free(mat);
     g_rand_free(r);
 }
 
 /* The largest vectors with every component equal (the worst case for the integer sums) do not
  * overflow (UBSan would report it) and score exactly; a row that is not a unit vector is
- * normalised on the way in. */
+ * normalised on the way in, and its fetched vector (as stored, not normalised) is normalised the
+ * same way before it is compared and scored. */
 static void test_vec_index_extremes(void)
 {
     enum { D = GW_VEC_MAX_DIMS };
-    float *flat = g_new(float, D), *alt = g_new(float, D);
+    float *both = g_new(float, 2 * D), *alt = both, *flat = both + D;
     for (int k = 0; k < D; k++) {
         flat[k] = 1.0f / sqrtf((float)D);
         alt[k] = k % 2 == 0 ? flat[k] : -flat[k];
     }
-    GwVecIndex *ix = gw_vec_index_new(D);
-    gw_vec_index_add(ix, alt);
-    gw_vec_index_add(ix, flat);
+    GwVecIndex *ix = index_of(both, 2, D, 1000);
+    MatFetch m;
+    mat_fetch_init(&m, both, 2, D);
     float sim = 0;
-    g_assert_cmpint(gw_vec_index_search(ix, flat, 0.99f, &sim, NULL), ==, 1);
+    g_assert_cmpint(search(ix, &m, flat, 0.99f, &sim, NULL), ==, 1);
     g_assert_cmpfloat_with_epsilon(sim, 1.0, 1e-5);
-    g_assert_cmpint(gw_vec_index_search(ix, alt, -1, &sim, NULL), ==, 0);
+    g_assert_cmpint(search(ix, &m, alt, -1, &sim, NULL), ==, 0);
     gw_vec_index_free(ix);
-    g_free(flat);
-    g_free(alt);
+    g_free(m.seen);
+    g_free(both);
 
     float big[3] = {30, 40, 0}, unit[3] = {0.6f, 0.8f, 0};
-    ix = gw_vec_index_new(3);
-    gw_vec_index_add(ix, big);
-    g_assert_cmpint(gw_vec_index_search(ix, unit, 0.999f, &sim, NULL), ==, 0);
+    ix = index_of(big, 1, 3, 1000);
+    mat_fetch_init(&m, big, 1, 3);
+    g_assert_cmpint(search(ix, &m, unit, 0.999f, &sim, NULL), ==, 0);
     g_assert_cmpfloat_with_epsilon(sim, 1.0, 1e-6);
     gw_vec_index_free(ix);
+    g_free(m.seen);
 }
 
 int main(int argc, char **argv)
@@ -483,6 +673,8 @@ int main(int argc, char **argv)
     g_test_add_func("/cache/cache_control", test_cache_control);
     g_test_add_func("/cache/vec", test_vec);
     g_test_add_func("/cache/vec_index_random", test_vec_index_random);
+    g_test_add_func("/cache/vec_index_gone", test_vec_index_gone);
+    g_test_add_func("/cache/vec_index_memory", test_vec_index_memory);
     g_test_add_func("/cache/vec_index_near_ties", test_vec_index_near_ties);
     g_test_add_func("/cache/vec_index_extremes", test_vec_index_extremes);
     return g_test_run();

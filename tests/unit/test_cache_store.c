@@ -309,6 +309,59 @@ static void test_last_vector_id(Fx *f, gconstpointer data)
     g_assert_cmpint(id, ==, 2);
 }
 
+/* A vector read back by id (what a semantic search re-ranks): only a live entry of that group
+ * with a vector of that size; otherwise GW_ENOTFOUND and the output untouched. */
+static void test_vector_get(Fx *f, gconstpointer data)
+{
+    (void)data;
+    gint64 ids[4];
+    for (int i = 0; i < 4; i++) {
+        char key[8];
+        g_snprintf(key, sizeof key, "k%d", i);
+        GwCacheEntry *e = entry(key, "vk:1", NULL, "x", i == 2 ? T0 + 5 : T0 + 100000);
+        if (i < 3) {
+            e->sem_group = g_strdup("g");
+            float v[3] = {(float)i, 0.25f, -0.5f};
+            e->vector = g_memdup2(v, sizeof v);
+            e->dims = 3;
+        }
+        put(f, e, T0, 0, 0);
+        gw_cache_store_get(f->st, key, T0, &e, NULL);
+        ids[i] = e->id;
+        gw_cache_entry_free(e);
+    }
+    float out[3] = {9, 9, 9};
+    g_assert_cmpint(gw_cache_store_vector_get(f->st, ids[1], "g", T0 + 10, out, 3, NULL), ==,
+                    GW_OK);
+    g_assert_cmpfloat(out[0], ==, 1.0f);
+    g_assert_cmpfloat(out[1], ==, 0.25f);
+    g_assert_cmpfloat(out[2], ==, -0.5f);
+    const struct {
+        gint64 id;
+        const char *group;
+        gsize dims;
+    } miss[] = {
+        {ids[1], "h", 3},     /* another group */
+        {ids[1], "g", 4},     /* another size */
+        {ids[2], "g", 3},     /* expired */
+        {ids[3], "g", 3},     /* no vector */
+        {ids[3] + 10, "g", 3} /* no such entry */
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(miss); i++) {
+        float o[4] = {9, 9, 9, 9};
+        GError *err = NULL;
+        g_assert_cmpint(gw_cache_store_vector_get(f->st, miss[i].id, miss[i].group, T0 + 10, o,
+                                                  miss[i].dims, &err), ==, GW_ENOTFOUND);
+        g_assert_error(err, GW_ERROR, GW_ENOTFOUND);
+        g_error_free(err);
+        g_assert_cmpfloat(o[0], ==, 9.0f);
+    }
+    /* Purged: gone. */
+    g_assert_cmpint(gw_cache_store_purge(f->st, NULL, NULL, NULL, NULL), ==, GW_OK);
+    g_assert_cmpint(gw_cache_store_vector_get(f->st, ids[0], "g", T0 + 10, out, 3, NULL), ==,
+                    GW_ENOTFOUND);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -320,6 +373,7 @@ int main(int argc, char **argv)
     g_test_add("/cache_store/free_slot", Fx, NULL, fx_setup, test_free_slot, fx_teardown);
     g_test_add("/cache_store/last_vector_id", Fx, NULL, fx_setup, test_last_vector_id,
                fx_teardown);
+    g_test_add("/cache_store/vector_get", Fx, NULL, fx_setup, test_vector_get, fx_teardown);
     g_test_add_func("/cache_store/open_failure", test_open_failure);
     return g_test_run();
 }
