@@ -1,5 +1,6 @@
 /* api_vks.c — JSON admin API for virtual keys (list, create: the token is in that one answer,
- * revoke), their routing targets, agents and departments, budgets, rate limits and policies;
+ * edit, revoke), their routing targets, agents and departments (list, create, delete), budgets,
+ * rate limits and policies;
  * every change goes through lib/ops*.c like alephantctl. */
 #include "config.h"
 
@@ -7,6 +8,7 @@
 #include "fields.h"
 #include "http.h"
 #include "ops.h"
+#include "ops_groups.h"
 #include "ops_limits.h"
 #include "ops_view.h"
 #include "router.h"
@@ -216,44 +218,159 @@ static void vk_target_delete(AdmCtx *c)
     vk_targets(c);
 }
 
-/* Agents or departments, from the keys that name them: [{name, virtual_keys, department}]. */
-static void groups_list(AdmCtx *c, const char *field)
+static void agents_list(AdmCtx *c) { list_answer(c, gw_ops_agents_json); }
+static void departments_list(AdmCtx *c) { list_answer(c, gw_ops_departments_json); }
+
+/* The budget and rate-limit members of the JSON body applied to scope/name (after a create). */
+static GwStatus apply_json_limits(AdmCtx *c, const char *scope, const char *name,
+                                  const GwBudgetChange *bc, gboolean b_any,
+                                  const GwRateChange *rc, gboolean r_any, GError **err)
 {
-    json_t *keys = NULL;
+    GwStatus gs = GW_OK;
+    if (b_any)
+        gs = gw_ops_budget_change(&c->ops, scope, name, bc, NULL, err);
+    if (gs == GW_OK && r_any)
+        gs = gw_ops_rate_limit_change(&c->ops, scope, name, rc, NULL, err);
+    return gs;
+}
+
+/* The row of an agents/departments listing named name (new reference), or NULL with *err. */
+static json_t *group_view(AdmCtx *c, GwStatus (*list)(GwStore *, json_t **, GError **),
+                          const char *what, const char *name, GError **err)
+{
+    json_t *all = NULL, *found = NULL;
+    if (list(c->store, &all, err) != GW_OK)
+        return NULL;
+    size_t i;
+    json_t *o;
+    json_array_foreach(all, i, o)
+        if (g_strcmp0(json_string_value(json_object_get(o, "name")), name) == 0)
+            found = json_incref(o);
+    json_decref(all);
+    if (found == NULL)
+        gw_fail(err, GW_ENOTFOUND, "%s '%s' not found", what, name);
+    return found;
+}
+
+/* POST /api/agents {name, department, budget…, rpm…} and POST /api/departments {name, …}. */
+static void group_create(AdmCtx *c, gboolean agent)
+{
+    if (!need_json(c))
+        return;
     GError *err = NULL;
-    if (gw_virtual_keys_json(c->store, &keys, &err) != GW_OK) {
+    GwBudgetChange bc;
+    GwRateChange rc;
+    char *per = NULL, *prop = NULL;
+    gboolean b_any = FALSE, r_any = FALSE;
+    const char *name = adm_json_str(c, "name");
+    const char *scope = agent ? "agent" : "department";
+    /* Limits are checked before anything exists, so a typo there creates nothing. */
+    GwStatus gs = adm_budget_change_from(c, adm_field_json, &bc, &b_any, &err);
+    if (gs == GW_OK)
+        gs = adm_rate_change_from(c, adm_field_json, &rc, &per, &prop, &r_any, &err);
+    if (gs == GW_OK)
+        gs = agent ? gw_ops_agent_create(&c->ops, name, adm_json_str(c, "department"), &err)
+                   : gw_ops_department_create(&c->ops, name, &err);
+    if (gs != GW_OK) {
+        g_free(per);
+        g_free(prop);
         answer_error(c, err);
         return;
     }
-    json_t *by_name = json_object();
-    size_t i;
-    json_t *k;
-    json_array_foreach(keys, i, k) {
-        const char *n = json_string_value(json_object_get(k, field));
-        if (n == NULL)
-            continue;
-        json_t *o = json_object_get(by_name, n);
-        if (o == NULL) {
-            o = json_pack("{s:s, s:I}", "name", n, "virtual_keys", (json_int_t)0);
-            if (strcmp(field, "agent") == 0)
-                json_object_set(o, "department", json_object_get(k, "department"));
-            json_object_set_new(by_name, n, o);
-        }
-        json_object_set_new(o, "virtual_keys",
-                            json_integer(json_integer_value(json_object_get(o, "virtual_keys")) + 1));
+    gs = apply_json_limits(c, scope, name, &bc, b_any, &rc, r_any, &err);
+    g_free(per);
+    g_free(prop);
+    GError *verr = NULL;
+    json_t *view = group_view(c, agent ? gw_ops_agents_json : gw_ops_departments_json, scope,
+                              name, &verr);
+    g_clear_error(&verr);
+    if (view == NULL)
+        view = json_pack("{s:s}", "name", name);
+    if (gs != GW_OK) {
+        json_object_set_new(view, "warning", json_string(err->message));
+        g_error_free(err);
     }
-    json_t *arr = json_array();
-    const char *n;
-    json_t *o;
-    json_object_foreach(by_name, n, o)
-        json_array_append(arr, o);
-    json_decref(by_name);
-    json_decref(keys);
-    adm_respond_json(c, 200, json_pack("{s:o}", "data", arr));
+    adm_respond_json(c, 201, view);
 }
 
-static void agents_list(AdmCtx *c) { groups_list(c, "agent"); }
-static void departments_list(AdmCtx *c) { groups_list(c, "department"); }
+static void agent_create(AdmCtx *c) { group_create(c, TRUE); }
+static void department_create(AdmCtx *c) { group_create(c, FALSE); }
+
+static void group_delete(AdmCtx *c, gboolean agent)
+{
+    GError *err = NULL;
+    GwGroupDeleted d;
+    const char *name = adm_param(c, 0);
+    GwStatus gs = agent ? gw_ops_agent_delete(&c->ops, name, &d, &err)
+                        : gw_ops_department_delete(&c->ops, name, &d, &err);
+    if (gs != GW_OK) {
+        answer_error(c, err);
+        return;
+    }
+    char *msg = gw_ops_group_deleted_text(agent ? "agent" : "department", name, &d);
+    adm_respond_json(c, 200, json_pack("{s:s, s:b, s:i, s:i, s:i, s:s}", "name", name, "deleted",
+                                       1, "budgets", d.budgets, "rate_limits", d.rate_limits,
+                                       "policies", d.policies, "message", msg));
+    g_free(msg);
+}
+
+static void agent_delete(AdmCtx *c) { group_delete(c, TRUE); }
+static void department_delete(AdmCtx *c) { group_delete(c, FALSE); }
+
+/* A member of the edit body as text: absent → NULL (keep), null → "" (none/any/never). *tmp
+ * (caller frees) holds what was built. */
+static GwStatus edit_member(AdmCtx *c, const char *key, char **tmp, const char **out,
+                            GError **err)
+{
+    json_t *v = json_object_get(c->json, key);
+    *out = NULL;
+    if (v == NULL)
+        return GW_OK;
+    if (json_is_null(v)) {
+        *out = "";
+        return GW_OK;
+    }
+    if (json_is_string(v)) {
+        *out = json_string_value(v);
+        return GW_OK;
+    }
+    if (strcmp(key, "models") == 0 && json_is_array(v)) {
+        if (json_array_size(v) == 0)
+            return gw_fail(err, GW_EINVAL, "models: give at least one model, or null for any");
+        GwStatus gs = models_text(c, tmp, err);
+        *out = *tmp;
+        return gs;
+    }
+    return gw_fail(err, GW_EINVAL, "%s must be a string or null", key);
+}
+
+/* PATCH /api/virtual-keys/NAME {models, expires, agent, department}: members given change. */
+static void vk_edit(AdmCtx *c)
+{
+    if (!need_json(c))
+        return;
+    GError *err = NULL;
+    char *tmp = NULL;
+    GwVkEditText t = {NULL, NULL, NULL, NULL};
+    GwStatus gs = edit_member(c, "models", &tmp, &t.models, &err);
+    char *unused = NULL;
+    if (gs == GW_OK)
+        gs = edit_member(c, "expires", &unused, &t.expires, &err);
+    if (gs == GW_OK)
+        gs = edit_member(c, "agent", &unused, &t.agent, &err);
+    if (gs == GW_OK)
+        gs = edit_member(c, "department", &unused, &t.department, &err);
+    if (gs == GW_OK)
+        gs = gw_ops_vk_edit(&c->ops, adm_param(c, 0), &t, &err);
+    g_free(tmp);
+    g_free(unused);
+    json_t *view = gs == GW_OK ? vk_view(c, adm_param(c, 0), &err) : NULL;
+    if (view == NULL) {
+        answer_error(c, err);
+        return;
+    }
+    adm_respond_json(c, 200, view);
+}
 
 static void budgets_list(AdmCtx *c) { list_answer(c, gw_store_budget_list_json); }
 static void rate_limits_list(AdmCtx *c) { list_answer(c, gw_store_rate_limit_list_json); }
@@ -380,13 +497,18 @@ static void policy_delete(AdmCtx *c)
 const AdmRoute adm_routes_api_vks[] = {
     {"GET", "/api/virtual-keys", vk_list, ADM_ROLE_ADMIN},
     {"POST", "/api/virtual-keys", vk_create, ADM_ROLE_ADMIN},
+    {"PATCH", "/api/virtual-keys/{name}", vk_edit, ADM_ROLE_ADMIN},
     {"POST", "/api/virtual-keys/{name}/revoke", vk_revoke, ADM_ROLE_ADMIN},
     {"GET", "/api/virtual-keys/{name}/targets", vk_targets, ADM_ROLE_ADMIN},
     {"PUT", "/api/virtual-keys/{name}/targets/{provider_key}", vk_target_put, ADM_ROLE_ADMIN},
     {"DELETE", "/api/virtual-keys/{name}/targets/{provider_key}", vk_target_delete,
      ADM_ROLE_ADMIN},
     {"GET", "/api/agents", agents_list, ADM_ROLE_ADMIN},
+    {"POST", "/api/agents", agent_create, ADM_ROLE_ADMIN},
+    {"DELETE", "/api/agents/{name}", agent_delete, ADM_ROLE_ADMIN},
     {"GET", "/api/departments", departments_list, ADM_ROLE_ADMIN},
+    {"POST", "/api/departments", department_create, ADM_ROLE_ADMIN},
+    {"DELETE", "/api/departments/{name}", department_delete, ADM_ROLE_ADMIN},
     {"GET", "/api/budgets", budgets_list, ADM_ROLE_ADMIN},
     {"PUT", "/api/budgets/{scope}/{name}", budget_put, ADM_ROLE_ADMIN},
     {"DELETE", "/api/budgets/{scope}/{name}", budget_delete, ADM_ROLE_ADMIN},

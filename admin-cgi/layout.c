@@ -21,6 +21,8 @@ void adm_page_begin(AdmCtx *c, GString *out, const char *title, const char *acti
              "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
              "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
              "<title>%s · Alephant admin</title>\n"
+             /* An empty icon: browsers otherwise ask for /favicon.ico (outside /admin, a 404). */
+             "<link rel=\"icon\" href=\"data:,\">\n"
              "<link rel=\"stylesheet\" href=\"%s/static/admin.css\">\n"
              "<script src=\"%s/static/admin.js\" defer></script>\n"
              "</head>\n<body>\n<header class=\"top\">\n<a class=\"brand\" href=\"%s/\">Alephant</a>\n",

@@ -1,7 +1,9 @@
 /* page_vks.c — the Agents & Virtual Keys page: virtual keys with their routing targets, models,
  * agent, department, status, expiry, last use and this period's spend against the budget;
- * creating a key (its token is shown exactly once, with a copy button), revoking it, routing
- * targets, budgets and rate limits of keys, agents and departments, and policies. Admin only;
+ * creating a key (its token is shown exactly once, with a copy button), editing (models, expiry,
+ * agent, department) and revoking it; agents and departments (their keys, spend against the
+ * budget; create, delete); routing targets, budgets and rate limits of keys, agents and
+ * departments, and policies. Admin only;
  * every change goes through lib/ops*.c like alephantctl. */
 #include "config.h"
 
@@ -11,8 +13,10 @@
 #include "http.h"
 #include "layout.h"
 #include "ops.h"
+#include "ops_groups.h"
 #include "ops_limits.h"
 #include "ops_view.h"
+#include "store_groups.h"
 #include "router.h"
 
 static const char *const policy_kinds[] = {
@@ -106,6 +110,7 @@ static void vk_rows(AdmCtx *c, GString *out, json_t *keys, json_t *budgets)
         g_string_append(out, "<td>");
         if (g_strcmp0(jstr(k, "status"), "active") == 0) {
             char *esc = g_uri_escape_string(name, NULL, TRUE);
+            adm_html(out, "<a href=\"%s/vks/%s/edit\">Edit</a> ", c->base, esc);
             adm_html(out, "<form class=\"inline\" method=\"post\" action=\"%s/vks/%s/revoke\" "
                           "data-confirm=\"Revoke virtual key %s? Applications using it stop "
                           "working.\">",
@@ -184,7 +189,7 @@ static void targets_section(AdmCtx *c, GString *out, GPtrArray *pks)
 
 static void budgets_section(AdmCtx *c, GString *out, json_t *budgets, json_t *limits)
 {
-    g_string_append(out, "<h2>Budgets and rate limits</h2>\n");
+    g_string_append(out, "<h2 id=\"limits\">Budgets and rate limits</h2>\n");
     if (json_array_size(budgets) > 0) {
         g_string_append(out, "<table><thead><tr><th>Scope</th><th>Name</th><th>Period</th>"
                              "<th>Hard</th><th>Soft</th><th>Spent</th><th>Resets</th></tr>"
@@ -227,10 +232,12 @@ static void budgets_section(AdmCtx *c, GString *out, json_t *budgets, json_t *li
     }
     adm_html(out, "<form class=\"stack\" method=\"post\" action=\"%s/limits\">\n", c->base);
     adm_csrf_field(c, out);
-    g_string_append(out,
-                    "<label>Scope <select name=\"scope\"><option value=\"virtual_key\">virtual "
-                    "key</option><option>agent</option><option>department</option></select>"
-                    "</label>\n");
+    const char *sel = field(c, "limit_scope");
+    adm_html(out, "<label>Scope <select name=\"scope\"><option value=\"virtual_key\">virtual "
+                  "key</option><option%s>agent</option><option%s>department</option></select>"
+                  "</label>\n",
+             strcmp(sel, "agent") == 0 ? " selected" : "",
+             strcmp(sel, "department") == 0 ? " selected" : "");
     adm_html(out, "<label>Name <input name=\"scope_name\" required value=\"%s\"></label>\n"
                   "<label>Budget in USD (none = remove the limit) <input name=\"budget_usd\" "
                   "value=\"\"></label>\n<label>Soft budget in USD <input name=\"soft_budget_usd\">"
@@ -286,14 +293,170 @@ static void policies_section(AdmCtx *c, GString *out, json_t *policies)
              field(c, "config"), field(c, "scope"), field(c, "position"));
 }
 
+/* "budget" of an agents/departments row as a spend cell. */
+static void group_spend_cell(GString *out, json_t *row)
+{
+    json_t *b = json_object_get(row, "budget");
+    spend_cell(out, json_is_object(b) ? b : NULL);
+}
+
+/* Names of a JSON array of strings, comma-separated (caller frees); "none" when empty. */
+static char *names_text(json_t *arr)
+{
+    if (json_array_size(arr) == 0)
+        return g_strdup("none");
+    GString *s = g_string_new(NULL);
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+        g_string_append_printf(s, "%s%s", i > 0 ? ", " : "", json_string_value(v));
+    return g_string_free(s, FALSE);
+}
+
+/* Rate limits of an agents/departments row: "100 req / 60 s per key; …", or "none". */
+static char *limits_text(json_t *row)
+{
+    json_t *rules = json_object_get(row, "rate_limits");
+    if (json_array_size(rules) == 0)
+        return g_strdup("none");
+    GString *s = g_string_new(NULL);
+    size_t i;
+    json_t *r;
+    json_array_foreach(rules, i, r) {
+        g_string_append(s, i > 0 ? "; " : "");
+        if (jint(r, "max_requests", -1) >= 0)
+            g_string_append_printf(s, "%" G_GINT64_FORMAT " req ", jint(r, "max_requests", -1));
+        if (jint(r, "max_tokens", -1) >= 0)
+            g_string_append_printf(s, "%" G_GINT64_FORMAT " tokens ", jint(r, "max_tokens", -1));
+        g_string_append_printf(s, "/ %" G_GINT64_FORMAT " s per %s", jint(r, "window_ms", 0) / 1000,
+                               jstr(r, "per"));
+    }
+    return g_string_free(s, FALSE);
+}
+
+/* The Limits link and Delete button of an agent or department row. */
+static void group_actions(AdmCtx *c, GString *out, const char *kind, const char *name)
+{
+    char *esc = g_uri_escape_string(name, NULL, TRUE);
+    adm_html(out, "<td><a href=\"%s/vks?for=%s:%s#limits\">Budget, limits, policies</a> "
+                  "<form class=\"inline\" method=\"post\" action=\"%s/%ss/%s/delete\" "
+                  "data-confirm=\"Delete %s %s with its budget, rate limits and policies?\">",
+             c->base, kind, esc, c->base, kind, esc, kind, name);
+    adm_csrf_field(c, out);
+    g_string_append(out, "<button class=\"danger\" type=\"submit\">Delete</button></form></td>"
+                         "</tr>\n");
+    g_free(esc);
+}
+
+/* The inputs of a budget and a rate limit, shared by the create forms of agents and
+ * departments (and read by apply_limits). */
+static void limit_inputs(AdmCtx *c, GString *out)
+{
+    adm_html(out, "<label>Budget in USD (empty = none) <input name=\"budget_usd\" "
+                  "inputmode=\"decimal\" value=\"%s\"></label>\n"
+                  "<label>Budget period <select name=\"budget_period\"><option>monthly</option>"
+                  "<option>weekly</option><option>daily</option><option>lifetime</option>"
+                  "</select></label>\n"
+                  "<label>Requests per minute (empty = no limit) <input name=\"rpm\" "
+                  "inputmode=\"numeric\" value=\"%s\"></label>\n"
+                  "<label>Tokens per minute (empty = no limit) <input name=\"tpm\" "
+                  "inputmode=\"numeric\" value=\"%s\"></label>\n",
+             field(c, "budget_usd"), field(c, "rpm"), field(c, "tpm"));
+}
+
+static void dept_options(GString *out, json_t *depts, const char *selected)
+{
+    g_string_append(out, "<option value=\"\">(none)</option>");
+    size_t i;
+    json_t *d;
+    json_array_foreach(depts, i, d) {
+        const char *n = jstr(d, "name");
+        adm_html(out, "<option%s>%s</option>", g_strcmp0(selected, n) == 0 ? " selected" : "", n);
+    }
+}
+
+static void groups_section(AdmCtx *c, GString *out, json_t *agents, json_t *depts)
+{
+    g_string_append(out, "<h2 id=\"agents\">Agents</h2>\n");
+    if (json_array_size(agents) == 0) {
+        g_string_append(out, "<p>No agents yet.</p>\n");
+    } else {
+        g_string_append(out, "<table class=\"agents\"><thead><tr><th>Agent</th><th>Department</th>"
+                             "<th>Virtual keys</th><th>Spend this period</th><th>Rate limits</th>"
+                             "<th></th></tr></thead><tbody>\n");
+        size_t i;
+        json_t *a;
+        json_array_foreach(agents, i, a) {
+            char *keys = names_text(json_object_get(a, "virtual_keys"));
+            char *limits = limits_text(a);
+            const char *dept = jstr(a, "department");
+            adm_html(out, "<tr><td>%s</td><td>%s</td><td>%s</td>", jstr(a, "name"),
+                     dept != NULL ? dept : "none", keys);
+            group_spend_cell(out, a);
+            adm_html(out, "<td>%s</td>", limits);
+            group_actions(c, out, "agent", jstr(a, "name"));
+            g_free(keys);
+            g_free(limits);
+        }
+        g_string_append(out, "</tbody></table>\n");
+    }
+    adm_html(out, "<details><summary>Create an agent</summary>\n<form class=\"stack\" "
+                  "method=\"post\" action=\"%s/agents\">\n", c->base);
+    adm_csrf_field(c, out);
+    adm_html(out, "<label>Name (an app, service or user acting through keys) <input "
+                  "name=\"agent_name\" required maxlength=\"64\" value=\"%s\"></label>\n"
+                  "<label>Department <select name=\"department\">",
+             field(c, "agent_name"));
+    dept_options(out, depts, adm_form(c, "department"));
+    g_string_append(out, "</select></label>\n");
+    limit_inputs(c, out);
+    g_string_append(out, "<button type=\"submit\">Create agent</button>\n</form></details>\n");
+
+    g_string_append(out, "<h2 id=\"departments\">Departments</h2>\n");
+    if (json_array_size(depts) == 0) {
+        g_string_append(out, "<p>No departments yet.</p>\n");
+    } else {
+        g_string_append(out, "<table class=\"departments\"><thead><tr><th>Department</th>"
+                             "<th>Agents</th><th>Virtual keys</th><th>Spend this period</th>"
+                             "<th>Rate limits</th><th></th></tr></thead><tbody>\n");
+        size_t i;
+        json_t *d;
+        json_array_foreach(depts, i, d) {
+            char *agents_s = names_text(json_object_get(d, "agents"));
+            char *keys = names_text(json_object_get(d, "virtual_keys"));
+            char *limits = limits_text(d);
+            adm_html(out, "<tr><td>%s</td><td>%s</td><td>%s</td>", jstr(d, "name"), agents_s,
+                     keys);
+            group_spend_cell(out, d);
+            adm_html(out, "<td>%s</td>", limits);
+            group_actions(c, out, "department", jstr(d, "name"));
+            g_free(agents_s);
+            g_free(keys);
+            g_free(limits);
+        }
+        g_string_append(out, "</tbody></table>\n");
+    }
+    adm_html(out, "<details><summary>Create a department</summary>\n<form class=\"stack\" "
+                  "method=\"post\" action=\"%s/departments\">\n", c->base);
+    adm_csrf_field(c, out);
+    adm_html(out, "<label>Name <input name=\"department_name\" required maxlength=\"64\" "
+                  "value=\"%s\"></label>\n", field(c, "department_name"));
+    limit_inputs(c, out);
+    g_string_append(out, "<button type=\"submit\">Create department</button>\n</form>"
+                         "</details>\n");
+}
+
 /* The whole page. token: a just-created key's token, shown once. */
 static void render_vks(AdmCtx *c, int status, const char *kind, const char *notice,
                        const char *token_name, const char *token)
 {
     GError *err = NULL;
     json_t *keys = NULL, *budgets = NULL, *limits = NULL, *policies = NULL;
+    json_t *agents = NULL, *depts = NULL;
     GPtrArray *pks = NULL;
     if (gw_virtual_keys_json(c->store, &keys, &err) != GW_OK ||
+        gw_ops_agents_json(c->store, &agents, &err) != GW_OK ||
+        gw_ops_departments_json(c->store, &depts, &err) != GW_OK ||
         gw_store_budget_list_json(c->store, &budgets, &err) != GW_OK ||
         gw_store_rate_limit_list_json(c->store, &limits, &err) != GW_OK ||
         gw_store_policy_list_json(c->store, &policies, &err) != GW_OK ||
@@ -301,6 +464,8 @@ static void render_vks(AdmCtx *c, int status, const char *kind, const char *noti
         adm_respond_gerror(c, err);
         g_error_free(err);
         json_decref(keys);
+        json_decref(agents);
+        json_decref(depts);
         json_decref(budgets);
         json_decref(limits);
         json_decref(policies);
@@ -328,9 +493,8 @@ static void render_vks(AdmCtx *c, int status, const char *kind, const char *noti
         vk_rows(c, out, keys, budgets);
         g_string_append(out, "</tbody></table>\n");
     }
-    g_string_append(out, "<p class=\"hint\">Agents and departments are created with the first "
-                         "key that names them; their budgets and rate limits are set below.</p>\n");
     create_form(c, out, pks);
+    groups_section(c, out, agents, depts);
     targets_section(c, out, pks);
     budgets_section(c, out, budgets, limits);
     policies_section(c, out, policies);
@@ -338,6 +502,8 @@ static void render_vks(AdmCtx *c, int status, const char *kind, const char *noti
     adm_respond_html(c, status, out);
     g_string_free(out, TRUE);
     json_decref(keys);
+    json_decref(agents);
+    json_decref(depts);
     json_decref(budgets);
     json_decref(limits);
     json_decref(policies);
@@ -346,12 +512,28 @@ static void render_vks(AdmCtx *c, int status, const char *kind, const char *noti
 
 static void vks_get(AdmCtx *c)
 {
+    /* ?for=agent:NAME (or department:, vk:) fills in the limits and policy forms. */
+    const char *target = adm_query(c, "for");
+    const char *colon = target != NULL ? strchr(target, ':') : NULL;
+    if (colon != NULL && colon[1] != '\0') {
+        char *kind = g_strndup(target, (gsize)(colon - target));
+        if (strcmp(kind, "agent") == 0 || strcmp(kind, "department") == 0 ||
+            strcmp(kind, "vk") == 0) {
+            g_hash_table_replace(c->form, g_strdup("limit_scope"), g_strdup(kind));
+            g_hash_table_replace(c->form, g_strdup("scope_name"), g_strdup(colon + 1));
+            g_hash_table_replace(c->form, g_strdup("scope"), g_strdup(target));
+        }
+        g_free(kind);
+    }
     const char *done = adm_query(c, "done");
     static const char *const messages[] = {"revoked", "Virtual key revoked.",
                                            "target", "Routing target saved.",
                                            "limits", "Limits saved.",
                                            "policy", "Policy saved.",
-                                           "policy_removed", "Policy removed."};
+                                           "policy_removed", "Policy removed.",
+                                           "edited", "Virtual key saved.",
+                                           "agent", "Agent created.",
+                                           "department", "Department created."};
     const char *msg = NULL;
     for (gsize i = 0; done != NULL && i < G_N_ELEMENTS(messages); i += 2)
         if (strcmp(done, messages[i]) == 0)
@@ -513,10 +695,173 @@ static void policy_remove(AdmCtx *c)
         done(c, "policy_removed");
 }
 
+/* POST /agents and /departments: the create forms (name, [department], budget, rate limit). */
+static void group_post(AdmCtx *c, gboolean agent)
+{
+    GError *err = NULL;
+    const char *scope = agent ? "agent" : "department";
+    const char *name = adm_form_text(c, agent ? "agent_name" : "department_name");
+    /* Limits are checked before anything exists, so a typo there creates nothing. */
+    GwBudgetChange bc;
+    GwRateChange rc;
+    char *per = NULL, *prop = NULL;
+    gboolean any = FALSE;
+    GwStatus gs = adm_budget_change_from(c, adm_field_form, &bc, &any, &err);
+    if (gs == GW_OK)
+        gs = adm_rate_change_from(c, adm_field_form, &rc, &per, &prop, &any, &err);
+    g_free(per);
+    g_free(prop);
+    if (gs == GW_OK)
+        gs = agent ? gw_ops_agent_create(&c->ops, name, adm_form_text(c, "department"), &err)
+                   : gw_ops_department_create(&c->ops, name, &err);
+    if (gs != GW_OK) {
+        fail(c, err);
+        return;
+    }
+    if (apply_limits(c, scope, name, TRUE, NULL, &err) != GW_OK) {
+        char *msg = g_strdup_printf("The %s was created, but its limits were not set: %s", scope,
+                                    err->message);
+        g_error_free(err);
+        render_vks(c, 201, "error", msg, NULL, NULL);
+        g_free(msg);
+        return;
+    }
+    done(c, scope);
+}
+
+static void agents_post(AdmCtx *c) { group_post(c, TRUE); }
+static void departments_post(AdmCtx *c) { group_post(c, FALSE); }
+
+static void group_delete_post(AdmCtx *c, gboolean agent)
+{
+    GError *err = NULL;
+    GwGroupDeleted d;
+    const char *name = adm_param(c, 0);
+    GwStatus gs = agent ? gw_ops_agent_delete(&c->ops, name, &d, &err)
+                        : gw_ops_department_delete(&c->ops, name, &d, &err);
+    if (gs != GW_OK) {
+        fail(c, err);
+        return;
+    }
+    char *msg = gw_ops_group_deleted_text(agent ? "agent" : "department", name, &d);
+    render_vks(c, 200, "ok", msg, NULL, NULL);
+    g_free(msg);
+}
+
+static void agent_delete_post(AdmCtx *c) { group_delete_post(c, TRUE); }
+static void department_delete_post(AdmCtx *c) { group_delete_post(c, FALSE); }
+
+/* <option>s of the names of a listing (agents or departments), "(none)" first. */
+static void name_options(GString *out, json_t *rows, const char *selected)
+{
+    dept_options(out, rows, selected);
+}
+
+/* The edit page of a key: allowed models, expiry, agent, department. Values come from the form
+ * (after a refused save) or from the key. */
+static void render_edit(AdmCtx *c, int status, const char *error)
+{
+    GError *err = NULL;
+    const char *name = adm_param(c, 0);
+    json_t *keys = NULL, *agents = NULL, *depts = NULL, *key = NULL;
+    if (gw_virtual_keys_json(c->store, &keys, &err) != GW_OK ||
+        gw_store_agents_json(c->store, &agents, &err) != GW_OK ||
+        gw_store_departments_json(c->store, &depts, &err) != GW_OK) {
+        adm_respond_gerror(c, err);
+        g_error_free(err);
+        json_decref(keys);
+        json_decref(agents);
+        return;
+    }
+    size_t i;
+    json_t *k;
+    json_array_foreach(keys, i, k)
+        if (g_strcmp0(jstr(k, "name"), name) == 0)
+            key = k;
+    if (key == NULL) {
+        adm_respond_error(c, 404, "not_found", "No virtual key with that name");
+    } else {
+        gboolean again = error != NULL;
+        GString *models = g_string_new(NULL);
+        json_t *m;
+        json_array_foreach(json_object_get(key, "models"), i, m)
+            g_string_append_printf(models, "%s%s", i > 0 ? "," : "", json_string_value(m));
+        char *expires = NULL;
+        if (jint(key, "expires_at", 0) > 0) {
+            GDateTime *dt = g_date_time_new_from_unix_utc(jint(key, "expires_at", 0) / 1000);
+            expires = dt != NULL ? g_date_time_format(dt, "%Y-%m-%d") : NULL;
+            if (dt != NULL)
+                g_date_time_unref(dt);
+        }
+        GString *out = g_string_new(NULL);
+        adm_page_begin(c, out, "Edit virtual key", "/vks");
+        adm_html(out, "<h1>Virtual key %s</h1>\n", name);
+        if (error != NULL)
+            adm_notice(out, "error", error);
+        char *esc = g_uri_escape_string(name, NULL, TRUE);
+        adm_html(out, "<form class=\"stack\" method=\"post\" action=\"%s/vks/%s/edit\">\n",
+                 c->base, esc);
+        adm_csrf_field(c, out);
+        adm_html(out, "<label>Allowed models (comma-separated, empty = any) <input name=\"models\" "
+                      "value=\"%s\"></label>\n<label>Expires (UTC date, empty = never) <input "
+                      "name=\"expires\" type=\"date\" value=\"%s\"></label>\n"
+                      "<label>Agent <select name=\"agent\">",
+                 again ? field(c, "models") : models->str,
+                 again ? field(c, "expires") : expires != NULL ? expires : "");
+        name_options(out, agents, again ? field(c, "agent") : jstr(key, "agent"));
+        g_string_append(out, "</select></label>\n<label>Department <select name=\"department\">");
+        name_options(out, depts, again ? field(c, "department") : jstr(key, "department"));
+        adm_html(out, "</select></label>\n<p class=\"hint\">Agents and departments are created on "
+                      "the <a href=\"%s/vks#agents\">Agents &amp; Virtual Keys</a> page. Routing "
+                      "targets, budget and rate limits: <a href=\"%s/vks?for=vk:%s#limits\">there"
+                      "</a> too.</p>\n<button type=\"submit\">Save</button>\n</form>\n",
+                 c->base, c->base, esc);
+        adm_page_end(c, out);
+        adm_respond_html(c, status, out);
+        g_string_free(out, TRUE);
+        g_string_free(models, TRUE);
+        g_free(expires);
+        g_free(esc);
+    }
+    json_decref(keys);
+    json_decref(agents);
+    json_decref(depts);
+}
+
+static void vk_edit_get(AdmCtx *c)
+{
+    render_edit(c, 200, NULL);
+}
+
+static void vk_edit_post(AdmCtx *c)
+{
+    GError *err = NULL;
+    /* The form sends every field: an empty one clears (any model, never, none); a missing one
+     * keeps the stored value. */
+    GwVkEditText t = {adm_form(c, "models"), adm_form(c, "expires"), adm_form(c, "agent"),
+                      adm_form(c, "department")};
+    if (gw_ops_vk_edit(&c->ops, adm_param(c, 0), &t, &err) != GW_OK) {
+        int status = adm_status_for(err->domain == GW_ERROR ? (GwStatus)err->code : GW_EIO, NULL);
+        if (status >= 500)
+            adm_respond_gerror(c, err);
+        else
+            render_edit(c, status, err->message);
+        g_error_free(err);
+        return;
+    }
+    done(c, "edited");
+}
+
 const AdmRoute adm_routes_vks[] = {
     {"GET", "/vks", vks_get, ADM_ROLE_ADMIN},
     {"POST", "/vks", vks_create, ADM_ROLE_ADMIN},
     {"POST", "/vks/{name}/revoke", vks_revoke, ADM_ROLE_ADMIN},
+    {"GET", "/vks/{name}/edit", vk_edit_get, ADM_ROLE_ADMIN},
+    {"POST", "/vks/{name}/edit", vk_edit_post, ADM_ROLE_ADMIN},
+    {"POST", "/agents", agents_post, ADM_ROLE_ADMIN},
+    {"POST", "/agents/{name}/delete", agent_delete_post, ADM_ROLE_ADMIN},
+    {"POST", "/departments", departments_post, ADM_ROLE_ADMIN},
+    {"POST", "/departments/{name}/delete", department_delete_post, ADM_ROLE_ADMIN},
     {"POST", "/targets", targets_post, ADM_ROLE_ADMIN},
     {"POST", "/limits", limits_post, ADM_ROLE_ADMIN},
     {"POST", "/policies", policies_post, ADM_ROLE_ADMIN},

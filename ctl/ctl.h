@@ -96,6 +96,14 @@ int cmd_agent_update(int argc, char **argv);
 int cmd_department_update(int argc, char **argv);
 int cmd_budget_list(int argc, char **argv);
 int cmd_ratelimit_list(int argc, char **argv);
+/* Agents and departments on their own, and key edits: cmd_groups.c. */
+int cmd_agent_create(int argc, char **argv);
+int cmd_agent_list(int argc, char **argv);
+int cmd_agent_delete(int argc, char **argv);
+int cmd_department_create(int argc, char **argv);
+int cmd_department_list(int argc, char **argv);
+int cmd_department_delete(int argc, char **argv);
+int cmd_vk_edit(int argc, char **argv);
 /* Request policies: cmd_policy.c. */
 int cmd_policy_add(int argc, char **argv);
 int cmd_policy_list(int argc, char **argv);

@@ -3,7 +3,9 @@
  * The writer blocks on the queue, then drains whatever else is waiting and commits it all in one
  * transaction: under light load each row is committed within milliseconds, under heavy load the
  * batches grow and the per-row commit cost disappears. A failed commit (database locked past
- * busy_timeout, disk full) is retried with backoff; rows stay queued meanwhile. */
+ * busy_timeout, disk full) is retried with backoff; rows stay queued meanwhile, and until a
+ * commit succeeds again gw_logger_accepting() says no, so the gateway refuses new requests
+ * (fail closed) instead of serving requests it cannot record. */
 #include "config.h"
 #include "logger.h"
 
@@ -23,6 +25,7 @@ struct GwLogger {
     GThread *thread;
     GwStore *store;
     char *spill_path;
+    gint failing;              /* 1 while the last commit failed (atomic) */
 };
 
 /* Queued in place of a row to tell the writer to finish. */
@@ -53,8 +56,14 @@ static gboolean write_batch(GwLogger *lg, GwLogRow **rows, guint n, gboolean sto
     guint delay_ms = 10;
     for (int attempt = 0;; attempt++) {
         GError *err = NULL;
-        if (gw_store_log_insert(lg->store, rows, n, &err) == GW_OK)
+        if (gw_store_log_insert(lg->store, rows, n, &err) == GW_OK) {
+            if (g_atomic_int_get(&lg->failing)) {
+                g_atomic_int_set(&lg->failing, 0);
+                g_message("log writer: the database takes rows again");
+            }
             return TRUE;
+        }
+        g_atomic_int_set(&lg->failing, 1);
         if (attempt == 0 || attempt % 50 == 0)
             g_warning("log writer: %s (will retry)", err->message);
         g_error_free(err);
@@ -134,6 +143,11 @@ static void push(GwLogger *lg, GwLogRow *row)
 void gw_logger_submit(GwLogger *lg, GwLogRow *row)
 {
     push(lg, row);
+}
+
+gboolean gw_logger_accepting(GwLogger *lg)
+{
+    return lg == NULL || !g_atomic_int_get(&lg->failing);
 }
 
 void gw_logger_stop(GwLogger *lg)

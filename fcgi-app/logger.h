@@ -15,6 +15,10 @@ GwStatus gw_logger_start(const char *db_path, const char *spill_path, GwLogger *
 /* Queues row; the logger takes ownership. Thread-safe, never blocks on the database. */
 void gw_logger_submit(GwLogger *lg, GwLogRow *row);
 
+/* FALSE while the database refuses the writer's commits (locked past busy_timeout, disk full):
+ * new requests should then be refused with 503 rather than served unrecorded. Thread-safe. */
+gboolean gw_logger_accepting(GwLogger *lg);
+
 /* Writes everything queued, stops the thread, frees lg. */
 void gw_logger_stop(GwLogger *lg);
 

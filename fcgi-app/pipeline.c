@@ -809,6 +809,9 @@ void gw_pipeline_handle(GwWorker *w, const GwRequestIO *io, void *io_ctx)
     stage_request_id(&call);
     if (too_many)
         gw_call_fail(&call, GW_E_TOO_MANY_HEADERS, "Too many request headers");
+    else if (!gw_logger_accepting(w->proc->logger)) /* fail closed: it could not be recorded */
+        gw_call_fail(&call, GW_E_UNAVAILABLE, "The gateway cannot record requests right now "
+                     "(its database refuses writes); retry shortly");
     else if (stage_route(&call) == GW_GO_ON && stage_auth(&call) == GW_GO_ON &&
              stage_tracking(&call) == GW_GO_ON && stage_body(&call) == GW_GO_ON &&
              stage_prompt(&call) == GW_GO_ON && stage_model(&call) == GW_GO_ON &&

@@ -509,13 +509,11 @@ static char *cut_utf8(const char *v, size_t max)
     return g_strndup(v, n);
 }
 
-char *gw_tracking_log_headers(GPtrArray *headers, gsize max_bytes)
+/* The kept headers as a JSON object. With limit 0 nothing is left out for size; otherwise a
+ * header that would take the object (plus room for the truncation marker) past limit bytes is left
+ * out and the marker added. */
+static json_t *log_headers_json(GPtrArray *headers, GPtrArray *creds, gsize limit)
 {
-    if (headers == NULL || find_header(headers, "alephant-omit-request") != NULL)
-        return NULL;
-    if (max_bytes == 0)
-        max_bytes = GW_LOG_HEADERS_MAX;
-    GPtrArray *creds = presented_credentials(headers);
     json_t *obj = json_object();
     gboolean truncated = FALSE;
     for (guint i = 0; i < headers->len; i++) {
@@ -536,8 +534,8 @@ char *gw_tracking_log_headers(GPtrArray *headers, gsize max_bytes)
         json_t *old = json_incref(json_object_get(obj, lname));
         json_object_set_new(obj, lname, json_string(v));
         /* Reserve room for the truncation marker so it always fits. */
-        size_t size = json_dumpb(obj, NULL, 0, JSON_COMPACT);
-        if (size + sizeof "\"alephant-headers-truncated\":\"true\"," > max_bytes) {
+        if (limit > 0 && json_dumpb(obj, NULL, 0, JSON_COMPACT) +
+                                 sizeof "\"alephant-headers-truncated\":\"true\"," > limit) {
             if (old != NULL)
                 json_object_set(obj, lname, old);
             else
@@ -550,10 +548,30 @@ char *gw_tracking_log_headers(GPtrArray *headers, gsize max_bytes)
     }
     if (truncated)
         json_object_set_new(obj, "alephant-headers-truncated", json_string("true"));
+    return obj;
+}
+
+char *gw_tracking_log_headers(GPtrArray *headers, gsize max_bytes)
+{
+    if (headers == NULL || find_header(headers, "alephant-omit-request") != NULL)
+        return NULL;
+    if (max_bytes == 0)
+        max_bytes = GW_LOG_HEADERS_MAX;
+    GPtrArray *creds = presented_credentials(headers);
+    /* Usually everything fits: one pass and one size check. Only an oversized set is built again
+     * header by header (measuring the object after each, quadratic but bounded by the limit). */
+    json_t *obj = log_headers_json(headers, creds, 0);
     char *dumped = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+    if (dumped != NULL &&
+        strlen(dumped) + sizeof "\"alephant-headers-truncated\":\"true\"," > max_bytes) {
+        free(dumped);
+        obj = log_headers_json(headers, creds, max_bytes);
+        dumped = json_dumps(obj, JSON_COMPACT);
+        json_decref(obj);
+    }
     char *text = g_strdup(dumped); /* g_free-able for the log row */
     free(dumped);
-    json_decref(obj);
     g_ptr_array_unref(creds);
     return text;
 }

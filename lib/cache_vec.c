@@ -291,7 +291,16 @@ static void quantise_query(const float *q, gsize d, gint16 *j, float *qinv, floa
 
 /* x86-64 with GCC or Clang and ELF ifuncs: the scan is also compiled for AVX2 (x86-64-v3) and
  * the best version is picked once at load time from the CPU's features; the C is the same and
- * every other CPU runs the baseline build. Elsewhere, plain C. */
+ * every other CPU runs the baseline build. Elsewhere, plain C. Not under ThreadSanitizer: its
+ * runtime is not ready when the dynamic loader runs ifunc resolvers (the program crashes at
+ * start). */
+#if defined(__SANITIZE_THREAD__)
+#define GW_NO_TARGET_CLONES 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define GW_NO_TARGET_CLONES 1
+#endif
+#endif
 #if defined(__x86_64__) && defined(__ELF__) && defined(__has_attribute)
 #if __has_attribute(target_clones) && !defined(GW_NO_TARGET_CLONES)
 #define SCAN_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))

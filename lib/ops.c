@@ -5,6 +5,7 @@
 
 #include <string.h>
 #include "netaddr.h"
+#include "store_groups.h"
 
 #define GW_NAME_MAX 64
 #define GW_SECRET_MAX 4096
@@ -44,7 +45,7 @@ gboolean gw_provider_kind_is_known(const char *provider)
 
 /* Names end up in tables, logs and URLs of the admin API: keep them to a safe alphabet. The bad
  * value is not echoed (an operator may have pasted a secret into the wrong flag). */
-static GwStatus check_name(const char *what, const char *name, GError **err)
+GwStatus gw_ops_check_name(const char *what, const char *name, GError **err)
 {
     size_t n = name != NULL ? strlen(name) : 0;
     gboolean ok = n >= 1 && n <= GW_NAME_MAX;
@@ -118,7 +119,7 @@ GwStatus gw_ops_provider_key_add(GwOps *ops, const char *name, const char *provi
                                  const char *base_url, const char *api_version,
                                  const char *secret, GError **err)
 {
-    GwStatus gs = check_name("provider key", name, err);
+    GwStatus gs = gw_ops_check_name("provider key", name, err);
     if (gs != GW_OK)
         return gs;
     if (!gw_provider_kind_is_known(provider))
@@ -168,7 +169,7 @@ GwStatus gw_ops_provider_key_add(GwOps *ops, const char *name, const char *provi
 GwStatus gw_ops_provider_key_rotate(GwOps *ops, const char *name, const char *secret,
                                     GError **err)
 {
-    GwStatus gs = check_name("provider key", name, err);
+    GwStatus gs = gw_ops_check_name("provider key", name, err);
     if (gs != GW_OK)
         return gs;
     /* The kind decides which secrets are acceptable. */
@@ -193,7 +194,7 @@ GwStatus gw_ops_provider_key_rotate(GwOps *ops, const char *name, const char *se
 
 GwStatus gw_ops_provider_key_delete(GwOps *ops, const char *name, GError **err)
 {
-    GwStatus gs = check_name("provider key", name, err);
+    GwStatus gs = gw_ops_check_name("provider key", name, err);
     if (gs != GW_OK)
         return gs;
     return gw_store_provider_key_delete(ops->store, name, err);
@@ -269,13 +270,13 @@ GwStatus gw_ops_vk_create(GwOps *ops, const char *name, const char *provider_key
                           const char *models, const char *department, const char *agent,
                           const char *expires, char **token_out, GError **err)
 {
-    GwStatus gs = check_name("virtual key", name, err);
+    GwStatus gs = gw_ops_check_name("virtual key", name, err);
     if (gs == GW_OK)
-        gs = check_name("provider key", provider_key, err);
+        gs = gw_ops_check_name("provider key", provider_key, err);
     if (gs == GW_OK && department != NULL)
-        gs = check_name("department", department, err);
+        gs = gw_ops_check_name("department", department, err);
     if (gs == GW_OK && agent != NULL)
-        gs = check_name("agent", agent, err);
+        gs = gw_ops_check_name("agent", agent, err);
     if (gs != GW_OK)
         return gs;
     char *model_list = NULL;
@@ -316,8 +317,61 @@ GwStatus gw_ops_vk_create(GwOps *ops, const char *name, const char *provider_key
 
 GwStatus gw_ops_vk_revoke(GwOps *ops, const char *name, GError **err)
 {
-    GwStatus gs = check_name("virtual key", name, err);
+    GwStatus gs = gw_ops_check_name("virtual key", name, err);
     if (gs != GW_OK)
         return gs;
     return gw_store_vk_revoke(ops->store, name, err);
+}
+
+/* "" (or only blanks) → NULL: the text form of "none". */
+static const char *none_if_blank(const char *text, char **tmp)
+{
+    *tmp = g_strstrip(g_strdup(text));
+    return **tmp != '\0' ? *tmp : NULL;
+}
+
+GwStatus gw_ops_vk_edit(GwOps *ops, const char *name, const GwVkEditText *t, GError **err)
+{
+    GwStatus gs = gw_ops_check_name("virtual key", name, err);
+    if (gs != GW_OK)
+        return gs;
+    if (t->models == NULL && t->expires == NULL && t->agent == NULL && t->department == NULL)
+        return gw_fail(err, GW_EINVAL,
+                       "nothing to change: give models, expires, agent or department");
+    char *models_tmp = NULL, *expires_tmp = NULL, *agent_tmp = NULL, *dept_tmp = NULL;
+    char *model_list = NULL;
+    GwVkEdit e = {0};
+    if (t->models != NULL) {
+        const char *m = none_if_blank(t->models, &models_tmp);
+        e.models_given = TRUE;
+        if (m != NULL && strcmp(m, "any") != 0)
+            gs = normalize_models(m, &model_list, err);
+        e.models = model_list;
+    }
+    if (gs == GW_OK && t->expires != NULL) {
+        const char *x = none_if_blank(t->expires, &expires_tmp);
+        e.expires_given = TRUE;
+        if (x != NULL && strcmp(x, "never") != 0)
+            gs = parse_expires(x, &e.expires_at, err);
+    }
+    if (gs == GW_OK && t->agent != NULL) {
+        e.agent_given = TRUE;
+        e.agent = none_if_blank(t->agent, &agent_tmp);
+        if (e.agent != NULL)
+            gs = gw_ops_check_name("agent", e.agent, err);
+    }
+    if (gs == GW_OK && t->department != NULL) {
+        e.department_given = TRUE;
+        e.department = none_if_blank(t->department, &dept_tmp);
+        if (e.department != NULL)
+            gs = gw_ops_check_name("department", e.department, err);
+    }
+    if (gs == GW_OK)
+        gs = gw_store_vk_edit(ops->store, name, &e, err);
+    g_free(models_tmp);
+    g_free(expires_tmp);
+    g_free(agent_tmp);
+    g_free(dept_tmp);
+    g_free(model_list);
+    return gs;
 }

@@ -32,6 +32,18 @@ GwStatus gw_ops_vk_create(GwOps *ops, const char *name, const char *provider_key
                           const char *expires, char **token_out, GError **err);
 GwStatus gw_ops_vk_revoke(GwOps *ops, const char *name, GError **err);
 
+/* A change to an existing virtual key, as text: NULL = keep. models: comma-separated, "" or
+ * "any" = any model; expires: ISO 8601 (in the future), "" or "never" = never; agent, department:
+ * an existing one (created with gw_ops_agent_create / gw_ops_department_create), "" = none. */
+typedef struct {
+    const char *models, *expires, *agent, *department;
+} GwVkEditText;
+GwStatus gw_ops_vk_edit(GwOps *ops, const char *name, const GwVkEditText *t, GError **err);
+
+/* Names of keys, agents, departments, …: 1-64 characters of A-Z a-z 0-9 . _ - (what: "agent",
+ * … for the message, which never echoes the name). */
+GwStatus gw_ops_check_name(const char *what, const char *name, GError **err);
+
 /* Default base URL of a provider kind ("openai" → "https://api.openai.com/v1"), NULL if none. */
 const char *gw_provider_default_base_url(const char *provider);
 /* TRUE for a provider kind the gateway knows. */

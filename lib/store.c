@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <sqlite3.h>
 
 #include "cost.h"
@@ -709,7 +710,8 @@ void gw_store_maintain_wal(GwStore *st)
     st->checkpoint_at = now;
     int wal = 0, done = 0;
     int rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &wal, &done);
-    if (rc == SQLITE_OK && wal > WAL_TRUNCATE_PAGES) {
+    if (rc == SQLITE_OK &&
+        (wal > WAL_TRUNCATE_PAGES || gw_store_wal_bytes(st) > WAL_TRUNCATE_PAGES * 4096)) {
         /* Everything may be copied yet the WAL never restarts while some reader is always in it.
          * TRUNCATE waits (busy handler, bounded) until readers have moved to the database file,
          * then empties the WAL. Writers queue meanwhile: milliseconds, rarely. */
@@ -799,6 +801,24 @@ GPtrArray *gw_store_memo_copy_array(const GPtrArray *arr, GCopyFunc copy, GDestr
     for (guint i = 0; i < arr->len; i++)
         g_ptr_array_add(out, copy(g_ptr_array_index(arr, i), NULL));
     return out;
+}
+
+gint64 gw_store_wal_bytes(GwStore *st)
+{
+    const char *db = sqlite3_db_filename(st->db, "main");
+    const char *wal = db != NULL && *db != '\0' ? sqlite3_filename_wal(db) : NULL;
+    GStatBuf sb;
+    if (wal == NULL || g_stat(wal, &sb) != 0)
+        return 0;
+    return (gint64)sb.st_size;
+}
+
+GwStatus gw_store_wal_truncate(GwStore *st, GError **err)
+{
+    int rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return db_fail(st, rc, "checkpointing the write-ahead log", err);
+    return GW_OK;
 }
 
 /* ---- migrations ---- */

@@ -19,15 +19,21 @@ void gw_store_close(GwStore *st);
  * would otherwise pay a checkpoint) and lets one background connection call
  * gw_store_maintain_wal after its writes: a passive checkpoint at most every 200 ms, and when the
  * WAL stays above 16 MiB (readers never let it restart: checkpoint starvation) a truncating one
- * that waits briefly for readers. The WAL file is also cut to 64 MiB whenever it restarts. */
+ * (gw_store_wal_truncate) that waits briefly for readers. The WAL file is also cut to 64 MiB
+ * whenever it restarts. */
 void gw_store_set_autocheckpoint(GwStore *st, gboolean on);
+void gw_store_maintain_wal(GwStore *st);
+/* Size in bytes of the database's write-ahead log file (0 when there is none). */
+gint64 gw_store_wal_bytes(GwStore *st);
+/* Checkpoints the whole write-ahead log into the database, waits (busy_timeout) for readers to
+ * leave it and truncates it to zero bytes. GW_EDB when it could not complete. */
+GwStatus gw_store_wal_truncate(GwStore *st, GError **err);
 
 /* One unit of work (a request) on this connection: between begin and end, the configuration is
  * read as of the first configuration read (virtual keys, targets, limits, budgets: the memo in
  * store_internal.h checks the configuration version once, not at every lookup). */
 void gw_store_work_begin(GwStore *st);
 void gw_store_work_end(GwStore *st);
-void gw_store_maintain_wal(GwStore *st);
 
 /* Applies every embedded migration (schema/NNNN_*.sql) newer than the recorded version, each in
  * its own transaction, recording it in schema_migrations. Idempotent. */

@@ -77,8 +77,11 @@ ctx.test('create a virtual key and copy its token with the Copy button', async (
   assert.equal(state.token, shown, 'the clipboard holds the token shown');
 
   // The list shows the key with its agent, but never the whole token.
-  const row = page.getByRole('row').filter({ has: page.getByRole('cell', { name: VK, exact: true }) });
+  const row = page.locator('table.vks').getByRole('row').filter({ has: page.getByRole('cell', { name: VK, exact: true }) });
   await row.getByRole('cell', { name: AGENT, exact: true }).waitFor();
+  // The agent the key named is listed on its own, with that key.
+  await page.locator('table.agents').getByRole('row').filter({ has: page.getByRole('cell', { name: AGENT, exact: true }) })
+    .getByRole('cell', { name: VK, exact: true }).waitFor();
   // (The answer to the POST shows the token; a reload would post again: open the page anew.)
   await page.goto('/admin/vks');
   await row.waitFor();

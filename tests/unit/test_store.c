@@ -623,6 +623,25 @@ static void test_logs_batch_atomic(Fixture *f, gconstpointer data G_GNUC_UNUSED)
     json_decref(arr);
 }
 
+/* The log writer's remedy for a write-ahead log that passive checkpoints never restart. */
+static void test_wal_truncate(Fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+    GError *err = NULL;
+    GPtrArray *batch = g_ptr_array_new_with_free_func((GDestroyNotify)gw_log_row_free);
+    for (int i = 0; i < 200; i++)
+        g_ptr_array_add(batch, make_row("00000000-0000-7000-8000-00000000000c", 2000 + i, 0));
+    g_assert_cmpint(gw_store_log_insert(f->st, (GwLogRow **)batch->pdata, batch->len, &err), ==,
+                    GW_OK);
+    g_ptr_array_unref(batch);
+    g_assert_cmpint(gw_store_wal_bytes(f->st), >, 0);
+    g_assert_cmpint(gw_store_wal_truncate(f->st, &err), ==, GW_OK);
+    g_assert_no_error(err);
+    g_assert_cmpint(gw_store_wal_bytes(f->st), ==, 0);
+    json_t *arr = list_logs(f, 1000);
+    g_assert_cmpuint(json_array_size(arr), ==, 200);
+    json_decref(arr);
+}
+
 /* ---- routing targets ---- */
 
 static GPtrArray *targets_of(Fixture *f, gint64 vk_id)
@@ -1900,6 +1919,7 @@ int main(int argc, char **argv)
     FTEST("/store/injection-is-data", test_injection_is_data);
     FTEST("/store/logs/insert-list", test_logs);
     FTEST("/store/logs/batch-atomic", test_logs_batch_atomic);
+    FTEST("/store/wal-truncate", test_wal_truncate);
     FTEST("/store/logs/attempts-cost", test_logs_attempts_cost);
     FTEST("/store/logs/tracking", test_logs_tracking);
     FTEST("/store/logs/query", test_logs_query);

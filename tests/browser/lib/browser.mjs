@@ -94,8 +94,6 @@ export async function openWatched(browser, base, { permissions = [] } = {}) {
   page.on('console', (m) => {
     if (m.type() !== 'error') return;
     const url = m.location().url;
-    // Chromium asks for /favicon.ico on its own; the gateway has none (not a page's error).
-    if (url === base + '/favicon.ico') return;
     ev.consoleErrors.push({ text: m.text(), url });
   });
   page.on('request', (r) => {

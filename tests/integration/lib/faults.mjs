@@ -26,26 +26,17 @@ export async function integrityCheck(dbPath) {
 }
 
 /**
- * Another process (the sqlite3 CLI) takes the database's write lock — BEGIN IMMEDIATE, or with
- * exclusive: true, locking_mode=EXCLUSIVE plus a write, which also shuts out readers — and keeps
- * it until release() is called. Resolves { release() } once the lock is held.
+ * Another process (the sqlite3 CLI) takes the database's write lock (BEGIN IMMEDIATE; in WAL mode
+ * readers still read) and keeps it until release() is called. Resolves { release() } once held.
  */
-export async function holdLock(dbPath, { exclusive = false } = {}) {
+export async function holdLock(dbPath) {
   const child = spawn('sqlite3', [dbPath], { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (c) => { out += c; });
   child.stderr.on('data', (c) => { err += c; });
   const exited = new Promise((resolve) => child.once('close', resolve));
-  child.stdin.write('.timeout 10000\n');
-  if (exclusive) {
-    // In WAL mode an EXCLUSIVE locking mode connection keeps the WAL index to itself once it
-    // has written: other connections can then neither read nor write.
-    child.stdin.write('PRAGMA locking_mode=EXCLUSIVE;\nBEGIN EXCLUSIVE;\nCREATE TABLE IF NOT EXISTS fault_lock_probe(x);\nCOMMIT;\nBEGIN EXCLUSIVE;\n');
-  } else {
-    child.stdin.write('BEGIN IMMEDIATE;\n');
-  }
-  child.stdin.write("SELECT 'lock-held';\n");
+  child.stdin.write(".timeout 10000\nBEGIN IMMEDIATE;\nSELECT 'lock-held';\n");
   const deadline = Date.now() + 20_000;
   while (!out.includes('lock-held')) {
     if (child.exitCode !== null || Date.now() > deadline) {
@@ -56,9 +47,7 @@ export async function holdLock(dbPath, { exclusive = false } = {}) {
   }
   return {
     async release() {
-      if (child.exitCode === null) {
-        child.stdin.end(exclusive ? 'DROP TABLE IF EXISTS fault_lock_probe;\nCOMMIT;\n.quit\n' : 'COMMIT;\n.quit\n');
-      }
+      if (child.exitCode === null) child.stdin.end('COMMIT;\n.quit\n');
       await exited;
       if (err.trim() !== '') throw new Error(`sqlite3 lock holder: ${err}`);
     },
@@ -139,6 +128,8 @@ export function memOf(pid) {
 export async function assertRowsWhole(dbPath, assert) {
   const bad = await sql(dbPath, "SELECT count(*) FROM request_logs WHERE request_id IS NULL OR length(request_id) <> 36 OR created_at IS NULL OR status IS NULL OR status < 100 OR method IS NULL OR path IS NULL OR latency_ms IS NULL;");
   assert.equal(bad, '0', `${bad} log row(s) lack columns every row gets`);
+  const orphans = await sql(dbPath, 'SELECT count(*) FROM request_attempts a WHERE NOT EXISTS (SELECT 1 FROM request_logs l WHERE l.id = a.log_id);');
+  assert.equal(orphans, '0', `${orphans} attempt row(s) without their log row`);
   const fk = await sql(dbPath, 'PRAGMA foreign_key_check;');
   assert.equal(fk, '', `foreign key violations: ${fk}`);
 }
