@@ -70,27 +70,6 @@ static void *thread_main(void *data)
     return NULL;
 }
 
-/* The database must exist and be migrated, the master key readable (alephantctl init). */
-static gboolean check_state(AdmApp *app, GError **err)
-{
-    GwConf *conf = app->conf;
-    if (gw_permcheck_state(conf->home, conf->db_path, err) != GW_OK)
-        return FALSE;
-    if (!g_file_test(conf->db_path, G_FILE_TEST_IS_REGULAR)) {
-        gw_fail(err, GW_EIO, "database %s does not exist; create it with `alephantctl init`",
-                conf->db_path);
-        return FALSE;
-    }
-    if (gw_master_key_load(conf->master_key_path, FALSE, app->master_key, err) != GW_OK)
-        return FALSE;
-    GwStore *st = NULL;
-    if (gw_store_open(conf->db_path, &st, err) != GW_OK)
-        return FALSE;
-    GwStatus rc = gw_store_migrate(st, err);
-    gw_store_close(st);
-    return rc == GW_OK;
-}
-
 static int startup_fail(gboolean cgi, const char *message)
 {
     fprintf(stderr, "alephant-admin: %s\n", message);
@@ -226,7 +205,8 @@ int main(int argc, char **argv)
 
     AdmApp app = { 0 };
     GError *err = NULL;
-    if (gw_conf_load(&app.conf, &err) != GW_OK || !check_state(&app, &err)) {
+    if (gw_conf_load(&app.conf, &err) != GW_OK ||
+        gw_permcheck_ready(app.conf, app.master_key, &err) != GW_OK) {
         int rc = startup_fail(cgi, err->message);
         g_error_free(err);
         gw_conf_free(app.conf);

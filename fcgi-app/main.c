@@ -94,30 +94,6 @@ static void *thread_main(void *data)
     return NULL;
 }
 
-/* The state a worker needs before it may serve: a migrated database and the master key. The
- * gateway never creates either (alephantctl init / make run do), so a missing or unreadable one
- * is reported clearly instead of silently starting with empty state. */
-static gboolean check_state(GwProcess *proc, GError **err)
-{
-    GwConf *conf = proc->conf;
-    /* State others may write is state anyone on the machine may forge: refuse it. */
-    if (gw_permcheck_state(conf->home, conf->db_path, err) != GW_OK)
-        return FALSE;
-    if (!g_file_test(conf->db_path, G_FILE_TEST_IS_REGULAR)) {
-        gw_fail(err, GW_EIO, "database %s does not exist; create it with `alephantctl init`",
-                conf->db_path);
-        return FALSE;
-    }
-    if (gw_master_key_load(conf->master_key_path, FALSE, proc->master_key, err) != GW_OK)
-        return FALSE;
-    GwStore *st = NULL;
-    if (gw_store_open(conf->db_path, &st, err) != GW_OK)
-        return FALSE;
-    GwStatus rc = gw_store_migrate(st, err);
-    gw_store_close(st);
-    return rc == GW_OK;
-}
-
 /* A start-up failure: the message goes to stderr (the web server's error log). A CGI request also
  * gets an answer, an OpenAI-style 503 that does not reveal the cause. Returns the exit code. */
 static int startup_fail(gboolean cgi, const char *prefix, const char *message)
@@ -206,7 +182,8 @@ int main(int argc, char **argv)
 
     GwProcess proc = { 0 };
     GError *err = NULL;
-    if (gw_conf_load(&proc.conf, &err) != GW_OK || !check_state(&proc, &err)) {
+    if (gw_conf_load(&proc.conf, &err) != GW_OK ||
+        gw_permcheck_ready(proc.conf, proc.master_key, &err) != GW_OK) {
         int rc = startup_fail(cgi, "", err->message);
         g_error_free(err);
         return rc;

@@ -1,6 +1,8 @@
-/* permcheck.c — refuse state (directory, database) that other users may write. */
+/* permcheck.c — refuse state (directory, database) that other users may write, and check that
+ * the state a server program needs is there before it serves. */
 #include "config.h"
 #include "permcheck.h"
+#include "store.h"
 
 #include <errno.h>
 #include <string.h>
@@ -34,4 +36,26 @@ GwStatus gw_permcheck_state(const char *home, const char *db_path, GError **err)
     if (rc != GW_OK)
         return rc;
     return gw_permcheck_not_world_writable("database", db_path, err);
+}
+
+GwStatus gw_permcheck_ready(const GwConf *conf, guint8 master_key[GW_MASTER_KEY_LEN],
+                            GError **err)
+{
+    /* State others may write is state anyone on the machine may forge: refuse it. */
+    GwStatus rc = gw_permcheck_state(conf->home, conf->db_path, err);
+    if (rc != GW_OK)
+        return rc;
+    if (!g_file_test(conf->db_path, G_FILE_TEST_IS_REGULAR))
+        return gw_fail(err, GW_EIO, "database %s does not exist; create it with `alephantctl init`",
+                       conf->db_path);
+    rc = gw_master_key_load(conf->master_key_path, FALSE, master_key, err);
+    if (rc != GW_OK)
+        return rc;
+    GwStore *st = NULL;
+    rc = gw_store_open(conf->db_path, &st, err);
+    if (rc != GW_OK)
+        return rc;
+    rc = gw_store_migrate(st, err);
+    gw_store_close(st);
+    return rc;
 }
