@@ -186,10 +186,15 @@ int main(int argc, char **argv)
         gw_permcheck_ready(proc.conf, proc.master_key, &err) != GW_OK) {
         int rc = startup_fail(cgi, "", err->message);
         g_error_free(err);
+        gw_conf_free(proc.conf);
         return rc;
     }
-    if (gw_cidr_list_parse(proc.conf->trusted_proxies, &proc.trusted_proxies, &err) != GW_OK)
-        return startup_fail(cgi, "trusted_proxies: ", err->message);
+    if (gw_cidr_list_parse(proc.conf->trusted_proxies, &proc.trusted_proxies, &err) != GW_OK) {
+        int rc = startup_fail(cgi, "trusted_proxies: ", err->message);
+        g_error_free(err);
+        gw_conf_free(proc.conf);
+        return rc;
+    }
     /* Rate-limit state shared by every worker process (and thread) of this machine. */
     char *rundir = g_build_filename(proc.conf->home, "run", NULL);
     char *rlpath = g_build_filename(rundir, "ratelimit.shm", NULL);
@@ -198,6 +203,11 @@ int main(int argc, char **argv)
         char *prefix = g_strdup_printf("rate limiter %s: ", rlpath);
         int rc = startup_fail(cgi, prefix, err->message);
         g_free(prefix);
+        g_error_free(err);
+        g_free(rlpath);
+        g_free(rundir);
+        gw_cidr_list_free(proc.trusted_proxies);
+        gw_conf_free(proc.conf);
         return rc;
     }
     g_free(rlpath);
